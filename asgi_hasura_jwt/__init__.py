@@ -1,0 +1,36 @@
+"""Authenticate ASGI requests exactly like Hasura GraphQL Engine's JWT mode."""
+
+from ._errors import (
+    AccessDenied,
+    AuthError,
+    ConfigError,
+    HasuraJWTError,
+    InvalidClaims,
+    InvalidHeaders,
+    InvalidJWT,
+    MissingRoleClaims,
+)
+try:  # TEMPORARY while _jwks/_lifespan/_websocket are being written
+    from ._jwks import JWKSStatus
+    from ._middleware import HasuraJWTMiddleware
+except ImportError:  # pragma: no cover
+    pass
+from ._session import Session, get_session
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "AccessDenied",
+    "AuthError",
+    "ConfigError",
+    "HasuraJWTError",
+    "HasuraJWTMiddleware",
+    "InvalidClaims",
+    "InvalidHeaders",
+    "InvalidJWT",
+    "JWKSStatus",
+    "MissingRoleClaims",
+    "Session",
+    "__version__",
+    "get_session",
+]

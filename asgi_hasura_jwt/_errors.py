@@ -1,0 +1,103 @@
+"""The exceptions of asgi_hasura_jwt.
+
+The tree::
+
+    HasuraJWTError
+    ├── ConfigError (also a ValueError)   bad configuration, raised at construction
+    └── AuthError                         a request failed authentication (Hasura's codes)
+        ├── InvalidJWT                    invalid-jwt               400
+        ├── InvalidClaims                 jwt-invalid-claims        400
+        ├── MissingRoleClaims             jwt-missing-role-claims   400
+        ├── InvalidHeaders                invalid-headers           400
+        └── AccessDenied                  access-denied             400 / 401
+
+`AuthError` carries what a client sees (code, HTTP status, message); the cause of an
+unexpected failure is chained with ``raise ... from`` for operators. No message or repr ever
+contains a token, a secret or key material.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+
+logger = logging.getLogger("asgi_hasura_jwt")
+
+
+class HasuraJWTError(Exception):
+    """Root of every exception raised by asgi_hasura_jwt."""
+
+
+class ConfigError(HasuraJWTError, ValueError):
+    """The JWT config, admin secret or an option is invalid. Raised by the constructor."""
+
+
+class AuthError(HasuraJWTError):
+    """A request failed authentication; answered with Hasura's error body."""
+
+    code: str = "invalid-jwt"
+    status: int = 400
+
+    def __init__(self, message: str, *, status: int | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if status is not None:
+            self.status = status
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(code={self.code!r}, status={self.status}, {self.message!r})"
+
+    def to_json(self) -> bytes:
+        """Hasura's error body, key order included."""
+        body = {
+            "errors": [{"message": self.message, "extensions": {"path": "$", "code": self.code}}]
+        }
+        return json.dumps(body, separators=(",", ":")).encode()
+
+
+class InvalidJWT(AuthError):
+    """The token could not be verified (``Could not verify JWT: <reason>``)."""
+
+    code = "invalid-jwt"
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"Could not verify JWT: {reason}")
+        self.reason = reason
+
+
+class InvalidClaims(AuthError):
+    """The Hasura claims are missing, malformed or not strings."""
+
+    code = "jwt-invalid-claims"
+
+
+class MissingRoleClaims(AuthError):
+    """``x-hasura-allowed-roles`` or ``x-hasura-default-role`` is missing."""
+
+    code = "jwt-missing-role-claims"
+
+
+class InvalidHeaders(AuthError):
+    """No token, a malformed Authorization header, or several tokens."""
+
+    code = "invalid-headers"
+
+
+class AccessDenied(AuthError):
+    """The requested role is not allowed (400) or the admin secret is wrong (401)."""
+
+    code = "access-denied"
+
+
+def as_auth_error(exc: Exception) -> AuthError:
+    """The client-facing error for anything raised while authenticating.
+
+    An unexpected exception fails closed as ``invalid-jwt``; its traceback is logged for
+    operators (our messages never hold a token or secret, and locals are not logged).
+    """
+    if isinstance(exc, AuthError):
+        return exc
+    logger.error("unexpected error while authenticating a request", exc_info=exc)
+    error = InvalidJWT("internal error")
+    error.__cause__ = exc
+    return error

@@ -1,0 +1,95 @@
+"""Roles and session variables from Hasura claims (spec 2.7, 2.8, 7.7)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ._errors import AccessDenied, InvalidClaims, MissingRoleClaims
+
+ALLOWED_ROLES = "x-hasura-allowed-roles"
+DEFAULT_ROLE = "x-hasura-default-role"
+ROLE = "x-hasura-role"
+SECRET_HEADERS = ("x-hasura-admin-secret", "x-hasura-access-key")
+_FORBIDDEN_CHARACTERS = ("\r", "\n", "\x00")
+
+
+def json_type_name(value: Any) -> str:
+    """Aeson's name for a JSON value's type, as Hasura's messages use it."""
+    if isinstance(value, str):
+        return "String"
+    if isinstance(value, bool):
+        return "Boolean"
+    if isinstance(value, (int, float)):
+        return "Number"
+    if isinstance(value, list):
+        return "Array"
+    if isinstance(value, dict):
+        return "Object"
+    return "Null"
+
+
+def _role_name_problem(value: Any) -> str | None:
+    if not isinstance(value, str):
+        return f"parsing Text failed, expected String, but encountered {json_type_name(value)}"
+    if not value:
+        return "empty string not allowed"
+    if any(char in value for char in _FORBIDDEN_CHARACTERS):
+        return "CR, LF and NUL are not allowed in a role name"
+    return None
+
+
+def allowed_roles_problem(value: Any) -> str | None:
+    """Why ``value`` is not a list of role names, or ``None``."""
+    if not isinstance(value, list):
+        return f"parsing [] failed, expected Array, but encountered {json_type_name(value)}"
+    for item in value:
+        if problem := _role_name_problem(item):
+            return problem
+    return None
+
+
+def default_role_problem(value: Any) -> str | None:
+    """Why ``value`` is not a role name, or ``None``."""
+    return _role_name_problem(value)
+
+
+def parse_allowed_roles(value: Any, *, missing: bool) -> frozenset[str]:
+    if missing:
+        raise MissingRoleClaims(f"JWT claim does not contain {ALLOWED_ROLES}")
+    if problem := allowed_roles_problem(value):
+        raise InvalidClaims(f"invalid {ALLOWED_ROLES}; should be a list of roles: {problem}")
+    return frozenset(value)
+
+
+def parse_default_role(value: Any, *, missing: bool, wording: str = "a single role name") -> str:
+    if missing:
+        raise MissingRoleClaims(f"JWT claim does not contain {DEFAULT_ROLE}")
+    if problem := default_role_problem(value):
+        raise InvalidClaims(f"invalid {DEFAULT_ROLE}; should be {wording}: {problem}")
+    return str(value)
+
+
+def select_role(allowed: frozenset[str], default: str, requested: str | None) -> str:
+    """The ``x-hasura-role`` header if non-empty, else the default; it must be allowed."""
+    role = requested or default
+    if role not in allowed:
+        raise AccessDenied("Your requested role is not in allowed roles")
+    return role
+
+
+def session_variables(claims: dict[str, Any], role: str) -> dict[str, str]:
+    """The session of a verified token: its ``x-hasura-*`` claims as strings, plus the role."""
+    variables: dict[str, str] = {}
+    for name, value in claims.items():
+        if name in (ALLOWED_ROLES, DEFAULT_ROLE) or name in SECRET_HEADERS:
+            continue
+        if not isinstance(value, str):
+            raise InvalidClaims(
+                "x-hasura-* claims: parsing Text failed, expected String, but encountered "
+                + json_type_name(value)
+            )
+        if any(char in value for char in _FORBIDDEN_CHARACTERS):
+            raise InvalidClaims(f"x-hasura-* claims: {name} contains CR, LF or NUL")
+        variables[name] = value
+    variables[ROLE] = role
+    return variables

@@ -1,0 +1,118 @@
+"""Strict base64url and JSON decoding for token segments (spec 7.6).
+
+Both are on the hot path, so the common case stays in C: the alphabet check is one
+``bytes.translate``, and the slow checks (nesting depth, lone surrogates) run only when a cheap
+scan says the input could need them.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from typing import Any
+
+MAX_DEPTH = 32
+
+_B64URL_ALPHABET = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+_B64_INDEX = {char: index for index, char in enumerate(_B64URL_ALPHABET)}
+_PADDING = (b"", None, b"==", b"=")
+
+
+class StrictDecodeError(ValueError):
+    """Input that a strict decoder refuses; the message names the rule, never the input."""
+
+
+def b64url_decode(segment: bytes) -> bytes:
+    """Decode unpadded, canonical base64url (RFC 7515 section 2, RFC 4648 section 3.5)."""
+    if segment.translate(None, _B64URL_ALPHABET):
+        raise StrictDecodeError("invalid base64url character")
+    remainder = len(segment) % 4
+    padding = _PADDING[remainder]
+    if padding is None:
+        raise StrictDecodeError("invalid base64url length")
+    if padding:
+        # Non-zero unused bits mean a second spelling of the same bytes (RFC 4648 section 3.5).
+        unused_bits = 0b1111 if remainder == 2 else 0b11
+        if _B64_INDEX[segment[-1]] & unused_bits:
+            raise StrictDecodeError("non-canonical base64url")
+    try:
+        return base64.urlsafe_b64decode(segment + padding)
+    except binascii.Error as exc:  # pragma: no cover - excluded by the checks above
+        raise StrictDecodeError("invalid base64url") from exc
+
+
+def _reject_constant(name: str) -> Any:
+    raise StrictDecodeError(f"{name} is not valid JSON")
+
+
+def _unique_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    obj = dict(pairs)
+    if len(obj) != len(pairs):
+        raise StrictDecodeError("duplicate member name")
+    return obj
+
+
+_DECODER = json.JSONDecoder(object_pairs_hook=_unique_object, parse_constant=_reject_constant)
+
+
+def _depth(text: str) -> int:
+    depth = deepest = 0
+    in_string = escaped = False
+    for char in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "]}":
+            depth -= 1
+    return deepest
+
+
+def _has_lone_surrogate(value: Any) -> bool:
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return True
+        return False
+    if isinstance(value, dict):
+        return any(_has_lone_surrogate(k) or _has_lone_surrogate(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_lone_surrogate(item) for item in value)
+    return False
+
+
+def loads(data: bytes | str) -> Any:
+    """Parse JSON strictly: UTF-8 only, no NaN/Infinity, unique names, bounded depth,
+    valid Unicode scalar values.
+    """
+    if isinstance(data, bytes):
+        try:
+            # json.loads(bytes) would sniff UTF-16/32; the JWS spec allows UTF-8 only.
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise StrictDecodeError("not UTF-8") from exc
+    else:
+        text = data
+    # At most MAX_DEPTH openers means at most MAX_DEPTH levels, so the exact scan is rare.
+    if text.count("[") + text.count("{") > MAX_DEPTH and _depth(text) > MAX_DEPTH:
+        raise StrictDecodeError("JSON nested too deeply")
+    try:
+        value = _DECODER.decode(text)
+    except StrictDecodeError:
+        raise
+    except (ValueError, RecursionError) as exc:
+        # ValueError covers JSONDecodeError and integers over sys.get_int_max_str_digits().
+        raise StrictDecodeError("invalid JSON") from exc
+    if "\\u" in text and _has_lone_surrogate(value):
+        raise StrictDecodeError("lone surrogate in JSON string")
+    return value

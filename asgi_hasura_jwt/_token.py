@@ -1,0 +1,107 @@
+"""Parsing a compact JWS once: size, parts, strict base64url and JSON, claim types (spec 2.4 steps
+1-2, 7.3, 7.6).
+
+The parsed token serves both the issuer pre-match (2.2) and verification, so no token is ever
+decoded twice.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from ._errors import InvalidJWT
+from ._strict import StrictDecodeError, b64url_decode, loads
+
+DEFAULT_MAX_TOKEN_BYTES = 16 * 1024
+_TIME_CLAIMS = ("exp", "nbf", "iat")
+_STRING_CLAIMS = ("iss", "sub")
+_TIME_LIMIT = 2**63
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedToken:
+    header: dict[str, Any]
+    claims: dict[str, Any]
+    signing_input: bytes
+    signature: bytes
+
+
+def _compact_error(detail: str) -> InvalidJWT:
+    return InvalidJWT(f"JWSError (CompactDecodeError {detail})")
+
+
+def _claims_error(detail: str) -> InvalidJWT:
+    return InvalidJWT(f'JWTClaimsSetDecodeError "{detail}"')
+
+
+def _segment(segment: bytes, name: str) -> bytes:
+    try:
+        return b64url_decode(segment)
+    except StrictDecodeError as exc:
+        raise _compact_error(f"Invalid {name}: {exc}") from exc
+
+
+def _json_object(raw: bytes, name: str) -> dict[str, Any]:
+    try:
+        value = loads(raw)
+    except StrictDecodeError as exc:
+        raise (_claims_error if name == "payload" else _compact_error)(
+            f"Invalid JSON in {name}: {exc}"
+        ) from exc
+    if not isinstance(value, dict):
+        raise (_claims_error if name == "payload" else _compact_error)(
+            f"{name} is not a JSON object"
+        )
+    return value
+
+
+def _check_claim_types(claims: dict[str, Any]) -> None:
+    for name in _TIME_CLAIMS:
+        value = claims.get(name)
+        if value is None and name not in claims:
+            continue
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, (int, float))
+            or not math.isfinite(value)
+            or not -_TIME_LIMIT < value < _TIME_LIMIT
+        ):
+            raise _claims_error(f"{name} must be a finite number below 2^63")
+    for name in _STRING_CLAIMS:
+        if name in claims and not isinstance(claims[name], str):
+            raise _claims_error(f"{name} must be a string")
+    if "aud" in claims:
+        audience = claims["aud"]
+        if not isinstance(audience, str) and not (
+            isinstance(audience, list) and all(isinstance(item, str) for item in audience)
+        ):
+            raise _claims_error("aud must be a string or a list of strings")
+
+
+def parse_token(token: str, max_bytes: int = DEFAULT_MAX_TOKEN_BYTES) -> ParsedToken:
+    """Decode ``token`` strictly; raise `InvalidJWT` with Hasura's reason on the first failure."""
+    # The size check comes before any splitting or decoding work (spec 7.3).
+    if len(token) > max_bytes:
+        raise _compact_error(f"Token exceeds the size limit of {max_bytes} bytes")
+    data = token.encode("utf-8", "replace")
+    if len(data) > max_bytes:
+        raise _compact_error(f"Token exceeds the size limit of {max_bytes} bytes")
+    parts = data.split(b".")
+    if len(parts) != 3:
+        raise _compact_error(f"Invalid number of parts: Expected 3 parts; got {len(parts)}")
+    header_b64, payload_b64, signature_b64 = parts
+    header = _json_object(_segment(header_b64, "header"), "header")
+    claims = _json_object(_segment(payload_b64, "payload"), "payload")
+    signature = _segment(signature_b64, "signature")
+    _check_claim_types(claims)
+    return ParsedToken(header, claims, data[: len(header_b64) + 1 + len(payload_b64)], signature)
+
+
+def peek_issuer(parsed: ParsedToken | InvalidJWT) -> str | None:
+    """The unverified ``iss`` for the issuer pre-match; an unreadable token has none (spec 2.2)."""
+    if isinstance(parsed, InvalidJWT):
+        return None
+    issuer = parsed.claims.get("iss")
+    return issuer if isinstance(issuer, str) else None

@@ -1,0 +1,118 @@
+"""Signature and registered-claim checks for one config (spec 2.4 steps 3-4, 6, 7.1, 7.2).
+
+Algorithms are pinned to the key (``VerificationKey.algorithms``), never taken from the token
+alone; header members that could import a key (``jwk``, ``jku``, ``x5u``, ``x5c``) are ignored.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from typing import Any
+
+from ._errors import InvalidJWT
+from ._keys import HMAC_MIN_BYTES, OKP_ALGORITHMS, RSA_ALGORITHMS, KeySource, VerificationKey
+from ._token import ParsedToken
+
+KNOWN_ALGORITHMS = frozenset(
+    [*HMAC_MIN_BYTES, *RSA_ALGORITHMS, "ES256", "ES384", "ES512", *OKP_ALGORITHMS]
+)
+# Without a usable kid every compatible key is tried; the bound keeps a key-less token against a
+# large JWKS from costing a hundred signature checks.
+MAX_KEYS_TRIED = 10
+# RFC 7515 4.1.11: a critical extension we do not implement must reject the token. b64 (RFC
+# 7797) is understood, but only its default value is accepted below.
+_UNDERSTOOD_CRITICAL = frozenset({"b64"})
+
+NO_SIGNATURES = "JWSError JWSNoSignatures"
+INVALID_SIGNATURE = "JWSError JWSInvalidSignature"
+
+
+def _check_header(header: dict[str, Any]) -> str:
+    alg = header.get("alg")
+    if not isinstance(alg, str) or alg not in KNOWN_ALGORITHMS:
+        # Also covers "none" in any spelling: it is never a known algorithm.
+        raise InvalidJWT(NO_SIGNATURES)
+    if "crit" in header:
+        critical = header["crit"]
+        if (
+            not isinstance(critical, list)
+            or not critical
+            or not all(isinstance(name, str) and name in _UNDERSTOOD_CRITICAL for name in critical)
+        ):
+            raise InvalidJWT("JWSError JWSUnsupportedCriticalExtension")
+    if header.get("b64", True) is not True:
+        raise InvalidJWT("JWSError JWSUnencodedPayloadUnsupported")
+    return alg
+
+
+def _signature_matches(key: VerificationKey, alg: str, token: ParsedToken) -> bool:
+    try:
+        return bool(key.algorithms[alg].verify(token.signing_input, token.signature, key.key))
+    except Exception:  # a malformed signature is simply not a match (e.g. wrong RSA length)
+        return False
+
+
+class TokenVerifier:
+    """Verifies parsed tokens for one config: keys, then time, issuer, audience and azp."""
+
+    def __init__(
+        self,
+        keys: KeySource,
+        *,
+        issuer: str | None,
+        audience: frozenset[str] | None,
+        allowed_skew: float,
+        authorized_parties: Collection[str] | None = None,
+        require_azp: bool = False,
+    ) -> None:
+        self.keys = keys
+        self.issuer = issuer
+        self.audience = audience
+        self.allowed_skew = allowed_skew
+        self.authorized_parties = (
+            frozenset(authorized_parties) if authorized_parties is not None else None
+        )
+        self.require_azp = require_azp
+
+    async def verify_signature(self, token: ParsedToken) -> None:
+        alg = _check_header(token.header)
+        kid = token.header.get("kid")
+        keys = await self.keys.keys_for(kid if isinstance(kid, str) else None)
+        candidates = [key for key in keys if alg in key.algorithms][:MAX_KEYS_TRIED]
+        for key in candidates:
+            if _signature_matches(key, alg, token):
+                return
+        raise InvalidJWT(INVALID_SIGNATURE)
+
+    def check_claims(self, claims: dict[str, Any], now: float) -> None:
+        """Registered claims at ``now`` (types were checked by the parser)."""
+        skew = self.allowed_skew
+        exp = claims.get("exp")
+        if exp is not None and now >= exp + skew:
+            raise InvalidJWT("JWTExpired")
+        iat = claims.get("iat")
+        if iat is not None and iat > now + skew:
+            raise InvalidJWT("JWTIssuedAtFuture")
+        nbf = claims.get("nbf")
+        if nbf is not None and now < nbf - skew:
+            raise InvalidJWT("JWTNotYetValid")
+        issuer = claims.get("iss")
+        if self.issuer is not None and issuer is not None and issuer != self.issuer:
+            raise InvalidJWT("JWTNotInIssuer")
+        audience = claims.get("aud")
+        if self.audience is not None and audience is not None:
+            values = [audience] if isinstance(audience, str) else audience
+            if self.audience.isdisjoint(values):
+                raise InvalidJWT("JWTNotInAudience")
+        if self.authorized_parties is not None:
+            _check_authorized_party(claims.get("azp"), self.authorized_parties, self.require_azp)
+
+
+def _check_authorized_party(azp: Any, allowed: frozenset[str], required: bool) -> None:
+    # Clerk's SDK check: an azp, when present, must be one of the app's origins (spec 6).
+    if azp is None:
+        if required:
+            raise InvalidJWT("JWTMissingAuthorizedParty: the token has no azp claim")
+        return
+    if not isinstance(azp, str) or azp not in allowed:
+        raise InvalidJWT("JWTNotInAuthorizedParties: azp is not an authorized party")
