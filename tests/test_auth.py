@@ -14,8 +14,6 @@ import pytest
 from .conftest import HMAC_SECRET, NAMESPACE, SigningKey, call, hasura_claims, middleware, mint
 from .conftest import payload as make_payload
 
-pytestmark = pytest.mark.asyncio
-
 INVALID_JWT = (400, "invalid-jwt")
 INVALID_CLAIMS = (400, "jwt-invalid-claims")
 MISSING_ROLES = (400, "jwt-missing-role-claims")
@@ -553,7 +551,7 @@ async def test_wrong_key_and_tampering(keys: dict[str, SigningKey]) -> None:
     other = {"type": "HS256", "key": "another-secret-that-is-long-enough-for-hs256!"}
     await assert_error(middleware(jwt_secret=other), bearer(mint(keys["HS256"])), expected)
     token = mint(keys["RS256"])
-    head, body, signature = token.split(".")
+    head, _, signature = token.split(".")
     tampered = mint(keys["RS256"], make_payload(sub="admin")).split(".")[1]
     await assert_error(
         middleware(jwt_secret=keys["RS256"].config),
