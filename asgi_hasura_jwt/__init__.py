@@ -10,6 +10,7 @@ from ._errors import (
     InvalidJWT,
     MissingRoleClaims,
 )
+
 try:  # TEMPORARY while _jwks/_lifespan/_websocket are being written
     from ._jwks import JWKSStatus
     from ._middleware import HasuraJWTMiddleware

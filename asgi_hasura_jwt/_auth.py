@@ -10,22 +10,28 @@ import time
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 
-from ._claims import HasuraClaims
+from ._cache import TokenCache, VerifiedToken
 from ._config import JWTConfig, TokenLocation
 from ._errors import AccessDenied, InvalidHeaders, InvalidJWT
 from ._keys import KeySource
 from ._request import RequestHeaders
 from ._roles import ROLE, select_role, session_variables
 from ._session import Session
-from ._token import DEFAULT_MAX_TOKEN_BYTES, ParsedToken, parse_token, peek_issuer
+from ._token import DEFAULT_MAX_TOKEN_BYTES, ParsedToken, parse_token
 from ._types import Clock
-from ._verify import TokenVerifier
+from ._verify import TokenVerifier, check_times
 
 MISSING_TOKEN = "Missing 'Authorization' or 'Cookie' header in JWT authentication mode"  # noqa: S105
+DEFAULT_CACHE_ENTRIES = 1024
+DEFAULT_CACHE_BYTES = 4 * 1024 * 1024
+
+# A token as the pre-match saw it: verified before (cached), parsed now, or unreadable.
+Candidate = VerifiedToken | ParsedToken | InvalidJWT
 
 
 @dataclass(frozen=True)
 class ConfiguredVerifier:
+    index: int
     config: JWTConfig
     verifier: TokenVerifier
 
@@ -43,14 +49,17 @@ class Authenticator:
         authorized_parties: Collection[str] | None = None,
         require_azp: bool = False,
         max_token_bytes: int = DEFAULT_MAX_TOKEN_BYTES,
+        cache_entries: int = DEFAULT_CACHE_ENTRIES,
+        cache_bytes: int = DEFAULT_CACHE_BYTES,
         clock: Clock = time.time,
     ) -> None:
         self._admin_secret = admin_secret.encode("utf-8") if admin_secret else None
         self._unauthorized_role = unauthorized_role or None
         self._max_token_bytes = max_token_bytes
         self._clock = clock
+        self.cache = TokenCache(cache_entries, cache_bytes)
         by_location: dict[TokenLocation, list[ConfiguredVerifier]] = {}
-        for config in configs:
+        for index, config in enumerate(configs):
             verifier = TokenVerifier(
                 key_source(config),
                 issuer=config.issuer,
@@ -59,7 +68,9 @@ class Authenticator:
                 authorized_parties=authorized_parties,
                 require_azp=require_azp,
             )
-            by_location.setdefault(config.location, []).append(ConfiguredVerifier(config, verifier))
+            by_location.setdefault(config.location, []).append(
+                ConfiguredVerifier(index, config, verifier)
+            )
         self._by_location: Mapping[TokenLocation, list[ConfiguredVerifier]] = by_location
         self._custom_names = frozenset(
             location.name.encode("latin-1")
@@ -81,8 +92,17 @@ class Authenticator:
             if self._unauthorized_role is None:
                 raise InvalidHeaders(MISSING_TOKEN)
             return _header_session(request, self._unauthorized_role)
-        parsed, configured = match
-        return await self._verified_session(parsed, configured, request.role)
+        token, candidate, configured = match
+        if isinstance(candidate, VerifiedToken) and candidate.config_index != configured.index:
+            # The pre-match used another config's entry for this token: look up our own.
+            candidate = self.cache.get((configured.index, token)) or self._parse(token)
+        if isinstance(candidate, VerifiedToken):
+            if candidate.key_version == configured.verifier.keys.version:
+                return self._cached_session(candidate, configured, request.role)
+            # Verified with keys that have changed since: verify again from scratch.
+            self.cache.discard((configured.index, token))
+            candidate = self._parse(token)
+        return await self._verified_session(token, candidate, configured, request.role)
 
     def _admin_session(self, presented: bytes, request: RequestHeaders) -> Session:
         assert self._admin_secret is not None
@@ -91,22 +111,26 @@ class Authenticator:
             raise AccessDenied("invalid x-hasura-admin-secret/x-hasura-access-key", status=401)
         return _header_session(request, request.role or "admin")
 
-    def _locate(
-        self, request: RequestHeaders
-    ) -> tuple[ParsedToken | InvalidJWT, ConfiguredVerifier] | None:
+    def _locate(self, request: RequestHeaders) -> tuple[str, Candidate, ConfiguredVerifier] | None:
         """The one (token, config) pair to verify, or ``None`` when there is no token."""
-        pairs: list[tuple[ParsedToken | InvalidJWT, ConfiguredVerifier]] = []
-        any_candidate = False
+        pairs: list[tuple[str, Candidate, ConfiguredVerifier]] = []
+        any_token = False
         for location, configured in self._by_location.items():
             for token in request.tokens_at(location):
-                any_candidate = True
-                parsed = self._parse(token)
-                issuer = peek_issuer(parsed)
-                for candidate in configured:
-                    expected = candidate.config.issuer
+                any_token = True
+                candidate: Candidate | None = None
+                for each in configured:
+                    candidate = self.cache.get((each.index, token))
+                    if candidate is not None:
+                        break
+                if candidate is None:
+                    candidate = self._parse(token)
+                issuer = _issuer(candidate)
+                for each in configured:
+                    expected = each.config.issuer
                     if expected is None or issuer is None or issuer == expected:
-                        pairs.append((parsed, candidate))
-        if not any_candidate:
+                        pairs.append((token, candidate, each))
+        if not any_token:
             return None
         if not pairs:
             raise InvalidJWT("JWTNotInIssuer")
@@ -120,8 +144,20 @@ class Authenticator:
         except InvalidJWT as error:
             return error
 
+    def _cached_session(
+        self, cached: VerifiedToken, configured: ConfiguredVerifier, requested_role: str | None
+    ) -> Session:
+        skew = configured.verifier.allowed_skew
+        check_times(cached.exp, cached.iat, cached.nbf, self._clock(), skew)
+        hasura = cached.hasura
+        role = select_role(hasura.allowed_roles, hasura.default_role, requested_role)
+        variables = dict(cached.variables)
+        variables[ROLE] = role
+        return _token_session(variables, cached.exp, skew)
+
     async def _verified_session(
         self,
+        token: str,
         parsed: ParsedToken | InvalidJWT,
         configured: ConfiguredVerifier,
         requested_role: str | None,
@@ -129,17 +165,51 @@ class Authenticator:
         if isinstance(parsed, InvalidJWT):
             raise parsed
         verifier = configured.verifier
+        key_version = verifier.keys.version
         await verifier.verify_signature(parsed)
-        verifier.check_claims(parsed.claims, self._clock())
-        hasura: HasuraClaims = configured.config.claims.extract(parsed.claims)
+        claims = parsed.claims
+        verifier.check_claims(claims, self._clock())
+        hasura = configured.config.claims.extract(claims)
         role = select_role(hasura.allowed_roles, hasura.default_role, requested_role)
-        exp = parsed.claims.get("exp")
-        expires_at = float(exp) if exp is not None else None
-        return Session(
-            session_variables(hasura.claims, role),
-            expires_at=expires_at,
-            valid_until=expires_at + verifier.allowed_skew if expires_at is not None else None,
-        )
+        variables = session_variables(hasura.claims, role)
+        exp = claims.get("exp")
+        if self.cache.enabled:
+            stored = dict(variables)
+            del stored[ROLE]
+            issuer = claims.get("iss")
+            self.cache.put(
+                (configured.index, token),
+                VerifiedToken(
+                    configured.index,
+                    key_version,
+                    issuer,
+                    exp,
+                    claims.get("nbf"),
+                    claims.get("iat"),
+                    hasura,
+                    stored,
+                ),
+            )
+        return _token_session(variables, exp, verifier.allowed_skew)
+
+
+def _issuer(candidate: Candidate) -> str | None:
+    """The unverified ``iss`` for the pre-match; an unreadable token has none (spec 2.2)."""
+    if isinstance(candidate, InvalidJWT):
+        return None
+    if isinstance(candidate, VerifiedToken):
+        return candidate.issuer
+    issuer = candidate.claims.get("iss")
+    return issuer if isinstance(issuer, str) else None
+
+
+def _token_session(variables: dict[str, str], exp: float | None, skew: float) -> Session:
+    expires_at = float(exp) if exp is not None else None
+    return Session(
+        variables,
+        expires_at=expires_at,
+        valid_until=expires_at + skew if expires_at is not None else None,
+    )
 
 
 def _header_session(request: RequestHeaders, role: str) -> Session:

@@ -202,6 +202,11 @@ def key_from_jwk(jwk: Any) -> VerificationKey | str:
 class KeySource(Protocol):
     """Where a config's verification keys come from: a static key, or a JWKS (``_jwks.py``)."""
 
+    @property
+    def version(self) -> int:
+        """Changes whenever the key set changes; cached verifications of older versions lapse."""
+        ...
+
     async def keys_for(self, kid: str | None) -> Sequence[VerificationKey]:
         """Keys to try for a token with this ``kid`` (spec 4.3 key choice).
 
@@ -212,6 +217,8 @@ class KeySource(Protocol):
 
 class StaticKeys:
     """The one key of a ``{"type": ..., "key": ...}`` config; ``kid`` is ignored (as Hasura)."""
+
+    version = 0
 
     def __init__(self, key: VerificationKey) -> None:
         self._keys = (key,)

@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 
-from ._auth import Authenticator
+from ._auth import DEFAULT_CACHE_BYTES, DEFAULT_CACHE_ENTRIES, Authenticator
 from ._config import JWTConfig, optional_setting, parse_configs
 from ._errors import ConfigError, as_auth_error
 from ._http import ErrorHook, respond
@@ -50,6 +50,8 @@ class HasuraJWTMiddleware:
         require_azp: bool = False,
         allowed_origins: Collection[str] = (),
         max_token_bytes: int = DEFAULT_MAX_TOKEN_BYTES,
+        token_cache_size: int = DEFAULT_CACHE_ENTRIES,
+        token_cache_bytes: int = DEFAULT_CACHE_BYTES,
         clock: Clock = time.time,
         environ: Mapping[str, str] | None = None,
     ) -> None:
@@ -86,6 +88,8 @@ class HasuraJWTMiddleware:
             authorized_parties=authorized_parties,
             require_azp=require_azp,
             max_token_bytes=max_token_bytes,
+            cache_entries=token_cache_size,
+            cache_bytes=token_cache_bytes,
             clock=clock,
         )
         self._exact_public = frozenset(path for path in public_paths if not path.endswith("*"))

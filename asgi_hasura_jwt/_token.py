@@ -97,11 +97,3 @@ def parse_token(token: str, max_bytes: int = DEFAULT_MAX_TOKEN_BYTES) -> ParsedT
     signature = _segment(signature_b64, "signature")
     _check_claim_types(claims)
     return ParsedToken(header, claims, data[: len(header_b64) + 1 + len(payload_b64)], signature)
-
-
-def peek_issuer(parsed: ParsedToken | InvalidJWT) -> str | None:
-    """The unverified ``iss`` for the issuer pre-match; an unreadable token has none (spec 2.2)."""
-    if isinstance(parsed, InvalidJWT):
-        return None
-    issuer = parsed.claims.get("iss")
-    return issuer if isinstance(issuer, str) else None

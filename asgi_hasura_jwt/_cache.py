@@ -1,0 +1,80 @@
+"""A bounded cache of successfully verified tokens (the performance budget, spec 8).
+
+A hit skips parsing, the signature and claims extraction; the time claims are still checked
+against the clock and the role is still chosen per request. Failures are never stored. An entry
+remembers the version of the key set that verified it, so a JWKS refresh that changes the keys
+invalidates it on the next lookup.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass
+
+from ._claims import HasuraClaims
+
+CacheKey = tuple[int, str]  # (config index, the exact token)
+
+# What an entry costs beyond its token, roughly: the objects and dict slots around it.
+_ENTRY_OVERHEAD_BYTES = 512
+
+
+@dataclass(frozen=True, slots=True)
+class VerifiedToken:
+    """What a request needs from a token that passed every check once."""
+
+    config_index: int  # which config verified it; the cache key is (config_index, token)
+    key_version: int
+    issuer: str | None
+    exp: float | None
+    nbf: float | None
+    iat: float | None
+    hasura: HasuraClaims
+    variables: dict[str, str]  # validated session variables, without x-hasura-role
+
+    @property
+    def cost(self) -> int:
+        return _ENTRY_OVERHEAD_BYTES + 64 * len(self.variables)
+
+
+class TokenCache:
+    """Least-recently-used, bounded in entries and in (estimated) bytes."""
+
+    def __init__(self, max_entries: int, max_bytes: int) -> None:
+        self._entries: OrderedDict[CacheKey, VerifiedToken] = OrderedDict()
+        self._max_entries = max_entries
+        self._max_bytes = max_bytes
+        self._bytes = 0
+
+    @property
+    def enabled(self) -> bool:
+        return self._max_entries > 0
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    @property
+    def size_bytes(self) -> int:
+        return self._bytes
+
+    def get(self, key: CacheKey) -> VerifiedToken | None:
+        entry = self._entries.get(key)
+        if entry is not None:
+            self._entries.move_to_end(key)
+        return entry
+
+    def put(self, key: CacheKey, entry: VerifiedToken) -> None:
+        cost = len(key[1]) + entry.cost
+        if not self.enabled or cost > self._max_bytes:
+            return
+        self.discard(key)
+        self._entries[key] = entry
+        self._bytes += cost
+        while len(self._entries) > self._max_entries or self._bytes > self._max_bytes:
+            oldest, evicted = self._entries.popitem(last=False)
+            self._bytes -= len(oldest[1]) + evicted.cost
+
+    def discard(self, key: CacheKey) -> None:
+        entry = self._entries.pop(key, None)
+        if entry is not None:
+            self._bytes -= len(key[1]) + entry.cost

@@ -1,0 +1,188 @@
+"""The verified-token cache: what a hit skips, what it still checks, how it is bounded."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import pytest
+
+from asgi_hasura_jwt import _auth
+from asgi_hasura_jwt._auth import Authenticator
+from asgi_hasura_jwt._config import JWTConfig, parse_configs
+from asgi_hasura_jwt._errors import AccessDenied, InvalidJWT
+from asgi_hasura_jwt._keys import KeySource, StaticKeys, VerificationKey
+
+from .conftest import HMAC_SECRET, NAMESPACE, SigningKey, hasura_claims, mint
+
+HS = {"type": "HS256", "key": HMAC_SECRET}
+NOW = 1_800_000_000.0
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = NOW
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class VersionedKeys:
+    """A key source whose version the test bumps, as a JWKS refresh would."""
+
+    def __init__(self, key: VerificationKey) -> None:
+        self.keys: Sequence[VerificationKey] = (key,)
+        self.version = 0
+        self.lookups = 0
+
+    async def keys_for(self, kid: str | None) -> Sequence[VerificationKey]:
+        self.lookups += 1
+        return self.keys
+
+
+@pytest.fixture
+def parses(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    calls: list[str] = []
+    real = _auth.parse_token
+
+    def counting(token: str, max_bytes: int) -> Any:
+        calls.append(token)
+        return real(token, max_bytes)
+
+    monkeypatch.setattr(_auth, "parse_token", counting)
+    return calls
+
+
+def authenticator(
+    config: Any = HS, clock: Clock | None = None, source: Any = None, **options: Any
+) -> Authenticator:
+    def key_source(parsed: JWTConfig) -> KeySource:
+        assert parsed.key is not None
+        return source if source is not None else StaticKeys(parsed.key)
+
+    return Authenticator(parse_configs(config, {}), key_source, clock=clock or Clock(), **options)
+
+
+def headers(token: str, role: str | None = None) -> list[tuple[bytes, bytes]]:
+    items = [(b"authorization", f"Bearer {token}".encode())]
+    if role is not None:
+        items.append((b"x-hasura-role", role.encode()))
+    return items
+
+
+def token_for(keys: dict[str, SigningKey], **claims: Any) -> str:
+    return mint(keys["HS256"], {NAMESPACE: hasura_claims(), **claims})
+
+
+async def test_hit_skips_parsing_and_signature(
+    keys: dict[str, SigningKey], parses: list[str]
+) -> None:
+    source = VersionedKeys(parse_configs(HS, {})[0].key)  # type: ignore[arg-type]
+    auth = authenticator(source=source)
+    token = token_for(keys, exp=NOW + 60)
+    first = await auth.authenticate(headers(token))
+    second = await auth.authenticate(headers(token))
+    assert first == second
+    assert second.expires_at == NOW + 60
+    assert (len(parses), source.lookups, len(auth.cache)) == (1, 1, 1)
+
+
+async def test_hit_still_checks_time(keys: dict[str, SigningKey]) -> None:
+    clock = Clock()
+    auth = authenticator(clock=clock)
+    token = token_for(keys, exp=NOW + 60, nbf=NOW - 1)
+    await auth.authenticate(headers(token))
+    clock.now = NOW + 60
+    with pytest.raises(InvalidJWT, match="JWTExpired"):
+        await auth.authenticate(headers(token))
+    clock.now = NOW - 2
+    with pytest.raises(InvalidJWT, match="JWTNotYetValid"):
+        await auth.authenticate(headers(token))
+
+
+async def test_hit_resolves_role_per_request(keys: dict[str, SigningKey]) -> None:
+    auth = authenticator()
+    token = token_for(keys)
+    assert (await auth.authenticate(headers(token))).role == "user"
+    assert (await auth.authenticate(headers(token, "editor"))).role == "editor"
+    with pytest.raises(AccessDenied):
+        await auth.authenticate(headers(token, "admin"))
+    assert (await auth.authenticate(headers(token))).role == "user"
+    assert len(auth.cache) == 1
+
+
+async def test_failures_are_never_cached(keys: dict[str, SigningKey], parses: list[str]) -> None:
+    auth = authenticator()
+    bad = token_for(keys)[:-2] + "AA"
+    denied = mint(keys["HS256"], {NAMESPACE: hasura_claims(default="admin")})
+    for token in (bad, bad, denied, denied, "x.y.z"):
+        with pytest.raises((InvalidJWT, AccessDenied)):
+            await auth.authenticate(headers(token))
+    assert len(auth.cache) == 0
+    assert len(parses) == 5
+
+
+async def test_keyed_by_token_and_config(keys: dict[str, SigningKey], parses: list[str]) -> None:
+    # The same token string under two configs (two locations): a hit for one is not for the other.
+    cookie = {**HS, "claims_namespace": "other", "header": {"type": "Cookie", "name": "t"}}
+    auth = authenticator([HS, cookie])
+    token = mint(keys["HS256"], {NAMESPACE: hasura_claims(), "other": hasura_claims(user_id="c")})
+    assert (await auth.authenticate(headers(token)))["x-hasura-user-id"] == "user-1"
+    by_cookie = await auth.authenticate([(b"cookie", f"t={token}".encode())])
+    assert by_cookie["x-hasura-user-id"] == "c"
+    assert len(parses) == 2
+    assert (await auth.authenticate(headers(token)))["x-hasura-user-id"] == "user-1"
+    assert len(parses) == 2
+
+
+async def test_key_set_change_invalidates(keys: dict[str, SigningKey], parses: list[str]) -> None:
+    source = VersionedKeys(parse_configs(HS, {})[0].key)  # type: ignore[arg-type]
+    auth = authenticator(source=source)
+    token = token_for(keys)
+    await auth.authenticate(headers(token))
+    source.version += 1
+    source.keys = ()  # the refresh dropped the key
+    with pytest.raises(InvalidJWT, match="JWSInvalidSignature"):
+        await auth.authenticate(headers(token))
+    assert len(auth.cache) == 0
+    assert len(parses) == 2
+
+
+async def test_bounded_in_entries(keys: dict[str, SigningKey]) -> None:
+    auth = authenticator(cache_entries=3)
+    tokens = [token_for(keys, jti=str(i)) for i in range(5)]
+    for token in tokens:
+        await auth.authenticate(headers(token))
+    assert len(auth.cache) == 3
+    assert auth.cache.get((0, tokens[0])) is None
+    assert auth.cache.get((0, tokens[4])) is not None
+
+
+async def test_bounded_in_bytes(keys: dict[str, SigningKey]) -> None:
+    auth = authenticator(cache_bytes=4000)
+    tokens = [token_for(keys, pad="x" * 1000, jti=str(i)) for i in range(6)]
+    for token in tokens:
+        await auth.authenticate(headers(token))
+    assert 0 < len(auth.cache) < 6
+    assert auth.cache.size_bytes <= 4000
+    huge = token_for(keys, pad="x" * 5000)
+    await auth.authenticate(headers(huge))
+    assert auth.cache.get((0, huge)) is None  # larger than the whole budget: not stored
+
+
+async def test_disabled(keys: dict[str, SigningKey], parses: list[str]) -> None:
+    auth = authenticator(cache_entries=0)
+    token = token_for(keys)
+    await auth.authenticate(headers(token))
+    await auth.authenticate(headers(token))
+    assert (len(parses), len(auth.cache)) == (2, 0)
+
+
+async def test_multiple_jwts_rule_holds_on_hits(keys: dict[str, SigningKey]) -> None:
+    from asgi_hasura_jwt._errors import InvalidHeaders
+
+    auth = authenticator()
+    token = token_for(keys)
+    await auth.authenticate(headers(token))
+    with pytest.raises(InvalidHeaders, match="Multiple JWTs found"):
+        await auth.authenticate(headers(token) + headers(token))
