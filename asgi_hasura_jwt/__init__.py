@@ -10,12 +10,8 @@ from ._errors import (
     InvalidJWT,
     MissingRoleClaims,
 )
-
-try:  # TEMPORARY while _jwks/_lifespan/_websocket are being written
-    from ._jwks import JWKSStatus
-    from ._middleware import HasuraJWTMiddleware
-except ImportError:  # pragma: no cover
-    pass
+from ._jwks import JWKSStatus
+from ._middleware import HasuraJWTMiddleware
 from ._session import Session, get_session
 
 __version__ = "0.1.0"
