@@ -80,7 +80,7 @@ class Authenticator:
 
     async def authenticate(self, headers: Sequence[tuple[bytes, bytes]]) -> Session:
         """Resolve the session for these request headers, or raise an `AuthError`."""
-        request = RequestHeaders.read(headers, self._custom_names)
+        request = RequestHeaders(headers, self._custom_names)
         if self._admin_secret is not None:
             presented = request.admin_secret
             if presented is None:

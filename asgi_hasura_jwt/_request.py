@@ -1,13 +1,12 @@
 """One pass over a request's headers: secrets, role, session headers, tokens (spec 2.1-2.3).
 
-Header names from ASGI servers are lower-case bytes; values are decoded as latin-1, as ASGI
-frameworks do.
+Header values are decoded as latin-1, as ASGI frameworks do. This runs on every request, cache
+hits included, so it allocates only for the headers that are present.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass, field
 from urllib.parse import unquote
 
 from ._config import TokenLocation
@@ -15,51 +14,57 @@ from ._errors import InvalidHeaders
 
 _ADMIN_SECRET = b"x-hasura-admin-secret"
 _ACCESS_KEY = b"x-hasura-access-key"
-_ROLE = b"x-hasura-role"
 _HASURA_PREFIX = b"x-hasura-"
 _AUTHORIZATION = b"authorization"
 _COOKIE = b"cookie"
 _SPACE_OR_TAB = " \t"
+_NO_VALUES: list[str] = []
 
 
-@dataclass
 class RequestHeaders:
     """What authentication needs from one request's headers, gathered in one pass."""
 
-    admin_secret: bytes | None = None
-    access_key: bytes | None = None
-    role: str | None = None
-    # x-hasura-* headers other than the secrets, first occurrence of each name
-    session_headers: dict[str, str] = field(default_factory=dict)
-    authorization: list[str] = field(default_factory=list)
-    cookies: list[str] = field(default_factory=list)
-    custom: dict[str, list[str]] = field(default_factory=dict)
+    __slots__ = (
+        "access_key",
+        "admin_secret",
+        "authorization",
+        "cookies",
+        "custom",
+        "session_headers",
+    )
 
-    @classmethod
-    def read(
-        cls, headers: Sequence[tuple[bytes, bytes]], custom_names: Collection[bytes]
-    ) -> RequestHeaders:
-        found = cls()
+    def __init__(
+        self, headers: Sequence[tuple[bytes, bytes]], custom_names: Collection[bytes] = ()
+    ) -> None:
+        self.admin_secret: bytes | None = None
+        self.access_key: bytes | None = None
+        # x-hasura-* headers other than the secrets, first occurrence of each name
+        self.session_headers: dict[str, str] = {}
+        self.authorization: list[str] = []
+        self.cookies: list[str] = []
+        self.custom: dict[str, list[str]] = {}
         for raw_name, value in headers:
+            # ASGI servers send lower-case names; a hand-built scope may not.
             name = raw_name.lower()
             if name == _AUTHORIZATION:
-                found.authorization.append(value.decode("latin-1"))
+                self.authorization.append(value.decode("latin-1"))
             elif name == _COOKIE:
-                found.cookies.append(value.decode("latin-1"))
+                self.cookies.append(value.decode("latin-1"))
             elif name.startswith(_HASURA_PREFIX):
                 # The secret headers: the last one counts; they never enter a session.
                 if name == _ADMIN_SECRET:
-                    found.admin_secret = value
+                    self.admin_secret = value
                 elif name == _ACCESS_KEY:
-                    found.access_key = value
+                    self.access_key = value
                 else:
-                    found.session_headers.setdefault(
-                        name.decode("latin-1"), value.decode("latin-1")
-                    )
-            if name in custom_names:
-                found.custom.setdefault(name.decode("latin-1"), []).append(value.decode("latin-1"))
-        found.role = found.session_headers.get("x-hasura-role")
-        return found
+                    self.session_headers.setdefault(name.decode("latin-1"), value.decode("latin-1"))
+            if custom_names and name in custom_names:
+                self.custom.setdefault(name.decode("latin-1"), []).append(value.decode("latin-1"))
+
+    @property
+    def role(self) -> str | None:
+        """The first ``x-hasura-role`` header, if any."""
+        return self.session_headers.get("x-hasura-role")
 
     def tokens_at(self, location: TokenLocation) -> list[str]:
         """Every token candidate at ``location``; a malformed Authorization header raises."""
@@ -72,13 +77,17 @@ class RequestHeaders:
                 for name, value in _cookie_pairs(header)
                 if name == location.name
             ]
-        return self.custom.get(location.name, [])
+        return self.custom.get(location.name, _NO_VALUES)
 
 
 def _bearer_token(value: str) -> str:
+    # The common spelling, checked without splitting: "Bearer <token>" with one space.
+    if value.startswith("Bearer ") and " " not in value[7:] and "\t" not in value:
+        token = value[7:]
+        if token:
+            return token
     # Only SP and HTAB separate the scheme and the token (RFC 9110 section 11.1).
-    parts = value.strip(_SPACE_OR_TAB).replace("\t", " ").split(" ")
-    words = [part for part in parts if part]
+    words = [word for word in value.replace("\t", " ").split(" ") if word]
     # Ours: the scheme is case-insensitive (RFC 9110 11.1, RFC 6750); Hasura wants "Bearer".
     if len(words) != 2 or words[0].lower() != "bearer":
         raise InvalidHeaders("Malformed Authorization header")
