@@ -8,6 +8,7 @@ from ._errors import (
     InvalidClaims,
     InvalidHeaders,
     InvalidJWT,
+    JWKSStartupError,
     MissingRoleClaims,
 )
 from ._jwks import JWKSStatus
@@ -25,6 +26,7 @@ __all__ = [
     "InvalidClaims",
     "InvalidHeaders",
     "InvalidJWT",
+    "JWKSStartupError",
     "JWKSStatus",
     "MissingRoleClaims",
     "Session",

@@ -4,6 +4,7 @@ The tree::
 
     HasuraJWTError
     ├── ConfigError (also a ValueError)   bad configuration, raised at construction
+    ├── JWKSStartupError (a RuntimeError) a jwk_url could not be fetched at lifespan startup
     └── AuthError                         a request failed authentication (Hasura's codes)
         ├── InvalidJWT                    invalid-jwt               400
         ├── InvalidClaims                 jwt-invalid-claims        400
@@ -30,6 +31,10 @@ class HasuraJWTError(Exception):
 
 class ConfigError(HasuraJWTError, ValueError):
     """The JWT config, admin secret or an option is invalid. Raised by the constructor."""
+
+
+class JWKSStartupError(HasuraJWTError, RuntimeError):
+    """The JWKS could not be fetched at startup; the message names the URL and the last error."""
 
 
 class AuthError(HasuraJWTError):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Collection, Mapping
 from typing import Any
@@ -60,23 +61,26 @@ class HasuraJWTMiddleware:
         if isinstance(authorized_parties, str):
             raise ConfigError("authorized_parties: expected a collection of origins, not a string")
         self._remote_key_sets: dict[str, RemoteKeySet] = {}
-        jwks_options = {
-            "min_refresh_interval": jwks_min_refresh_interval,
-            "fallback_max_age": jwks_fallback_max_age,
-            "retry_interval": jwks_retry_interval,
-            "kid_cooldown": jwks_kid_cooldown,
-            "fetch_timeout": jwks_fetch_timeout,
-            "required_at_startup": jwks_required_at_startup,
-            "http_client": http_client,
-        }
+        new_key_set = functools.partial(
+            RemoteKeySet,
+            min_refresh_interval=jwks_min_refresh_interval,
+            fallback_max_age=jwks_fallback_max_age,
+            retry_interval=jwks_retry_interval,
+            kid_cooldown=jwks_kid_cooldown,
+            fetch_timeout=jwks_fetch_timeout,
+            required_at_startup=jwks_required_at_startup,
+            http_client=http_client,
+        )
 
         def key_source(config: JWTConfig) -> KeySource:
             if config.key is not None:
                 return StaticKeys(config.key)
             assert config.jwk_url is not None
-            if config.jwk_url not in self._remote_key_sets:
-                self._remote_key_sets[config.jwk_url] = RemoteKeySet(config.jwk_url, **jwks_options)
-            return self._remote_key_sets[config.jwk_url]
+            # One key set per URL: configs sharing a JWKS share its fetches and schedule.
+            key_set = self._remote_key_sets.get(config.jwk_url)
+            if key_set is None:
+                key_set = self._remote_key_sets[config.jwk_url] = new_key_set(config.jwk_url)
+            return key_set
 
         self._authenticator = Authenticator(
             configs,

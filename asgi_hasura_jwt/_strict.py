@@ -56,24 +56,20 @@ def _unique_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 _DECODER = json.JSONDecoder(object_pairs_hook=_unique_object, parse_constant=_reject_constant)
 
 
-def _depth(text: str) -> int:
-    depth = deepest = 0
-    in_string = escaped = False
-    for char in text:
-        if in_string:
-            if escaped:
-                escaped = False
-            elif char == "\\":
-                escaped = True
-            elif char == '"':
-                in_string = False
-        elif char == '"':
-            in_string = True
-        elif char in "[{":
-            depth += 1
-            deepest = max(deepest, depth)
-        elif char in "]}":
-            depth -= 1
+def _depth(value: Any) -> int:
+    """Nesting depth of a parsed value (a scalar is 0), without recursion."""
+    deepest = 0
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children: Any = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        deepest = max(deepest, depth)
+        stack.extend((child, depth + 1) for child in children)
     return deepest
 
 
@@ -103,16 +99,18 @@ def loads(data: bytes | str) -> Any:
             raise StrictDecodeError("not UTF-8") from exc
     else:
         text = data
-    # At most MAX_DEPTH openers means at most MAX_DEPTH levels, so the exact scan is rare.
-    if text.count("[") + text.count("{") > MAX_DEPTH and _depth(text) > MAX_DEPTH:
-        raise StrictDecodeError("JSON nested too deeply")
     try:
         value = _DECODER.decode(text)
     except StrictDecodeError:
         raise
-    except (ValueError, RecursionError) as exc:
-        # ValueError covers JSONDecodeError and integers over sys.get_int_max_str_digits().
+    except RecursionError as exc:
+        raise StrictDecodeError("JSON nested too deeply") from exc
+    except ValueError as exc:
+        # JSONDecodeError, and integers over sys.get_int_max_str_digits().
         raise StrictDecodeError("invalid JSON") from exc
+    # At most MAX_DEPTH openers means at most MAX_DEPTH levels: the walk is rarely needed.
+    if text.count("[") + text.count("{") > MAX_DEPTH and _depth(value) > MAX_DEPTH:
+        raise StrictDecodeError("JSON nested too deeply")
     if "\\u" in text and _has_lone_surrogate(value):
         raise StrictDecodeError("lone surrogate in JSON string")
     return value

@@ -1,0 +1,222 @@
+"""Shared material for the JWKS tests: keys, a scripted endpoint, fake time, a loopback server."""
+
+from __future__ import annotations
+
+import base64
+import json
+import math
+import socket
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from functools import cache
+from typing import Any
+
+import anyio
+import anyio.lowlevel
+import httpx
+import uvicorn
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+from joserfc.jwk import ECKey, OKPKey, RSAKey
+from joserfc.jws import JWSRegistry
+
+from asgi_hasura_jwt._keys import VerificationKey
+
+WALL_START = 1_700_000_000.0
+
+
+def rsa_private(index: int = 0, bits: int = 2048) -> rsa.RSAPrivateKey:
+    return _rsa_private(index, bits)
+
+
+@cache
+def _rsa_private(index: int, bits: int) -> rsa.RSAPrivateKey:
+    return rsa.generate_private_key(public_exponent=65537, key_size=bits)
+
+
+@cache
+def ec_private() -> ec.EllipticCurvePrivateKey:
+    return ec.generate_private_key(ec.SECP256R1())
+
+
+@cache
+def ed_private() -> ed25519.Ed25519PrivateKey:
+    return ed25519.Ed25519PrivateKey.generate()
+
+
+def rsa_jwk(kid: str | None, index: int = 0, bits: int = 2048, **extra: Any) -> dict[str, Any]:
+    private = rsa_private(index, bits)
+    jwk = RSAKey(private, private).as_dict(private=False)
+    return {**jwk, **({"kid": kid} if kid is not None else {}), **extra}
+
+
+def ec_jwk(kid: str, **extra: Any) -> dict[str, Any]:
+    private = ec_private()
+    return {**ECKey(private, private).as_dict(private=False), "kid": kid, **extra}
+
+
+def ed_jwk(kid: str, **extra: Any) -> dict[str, Any]:
+    private = ed_private()
+    return {**OKPKey(private, private).as_dict(private=False), "kid": kid, **extra}
+
+
+def b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def rs256_token(index: int = 0) -> tuple[bytes, bytes]:
+    """(signing input, signature) made with RSA key ``index``."""
+    private = rsa_private(index)
+    signing_input = f"{b64url(b'{}')}.{b64url(b'{}')}".encode()
+    signature = JWSRegistry.algorithms["RS256"].sign(signing_input, RSAKey(private, private))
+    return signing_input, bytes(signature)
+
+
+def verifies(keys: Any, token: tuple[bytes, bytes]) -> bool:
+    """Whether one of ``keys`` verifies the RS256 ``token`` (as the verifier would try them)."""
+    signing_input, signature = token
+    return any(
+        isinstance(key, VerificationKey)
+        and "RS256" in key.algorithms
+        and key.algorithms["RS256"].verify(signing_input, signature, key.key)
+        for key in keys
+    )
+
+
+class Endpoint:
+    """A scripted JWKS endpoint for `httpx.MockTransport` and for the loopback server."""
+
+    def __init__(self, keys: list[Any] | None = None, headers: dict[str, str] | None = None):
+        self.document: Any = {"keys": keys if keys is not None else [rsa_jwk("k0")]}
+        self.headers = headers or {}
+        self.status = 200
+        self.body: bytes | None = None  # overrides the document
+        self.error: Exception | None = None  # raised instead of answering (mock transport)
+        self.calls = 0
+        self.gate: anyio.Event | None = None  # while set and not fired, requests hang
+
+    def release(self) -> None:
+        if self.gate is not None:
+            self.gate.set()
+
+    def render(self) -> bytes:
+        return self.body if self.body is not None else json.dumps(self.document).encode()
+
+    async def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.calls += 1
+        if self.gate is not None:
+            await self.gate.wait()
+        if self.error is not None:
+            raise self.error
+        return httpx.Response(self.status, headers=self.headers, content=self.render())
+
+    def client(self) -> httpx.AsyncClient:
+        return httpx.AsyncClient(transport=httpx.MockTransport(self))
+
+    async def asgi(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        """The same endpoint as an ASGI app (for a real server)."""
+        assert scope["type"] == "http"
+        self.calls += 1
+        if self.gate is not None:
+            await self.gate.wait()
+        body = self.render()
+        headers = [(k.lower().encode(), v.encode()) for k, v in self.headers.items()]
+        await send({"type": "http.response.start", "status": self.status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+
+class FakeTime:
+    """An injected monotonic clock, wall clock and sleep that tests step by hand.
+
+    With ``autojump``, a sleep moves the clock forward at once (for startup backoff).
+    """
+
+    def __init__(self, *, autojump: bool = False) -> None:
+        self.now = 0.0
+        self.autojump = autojump
+        self.sleeps: list[float] = []
+        self._sleepers: list[tuple[float, anyio.Event]] = []
+
+    def clock(self) -> float:
+        return self.now
+
+    def wall(self) -> float:
+        return WALL_START + self.now
+
+    async def sleep(self, delay: float) -> None:
+        self.sleeps.append(delay)
+        if self.autojump and math.isfinite(delay):
+            self.now += delay
+            await anyio.lowlevel.checkpoint()
+            return
+        entry = (self.now + delay, anyio.Event())
+        self._sleepers.append(entry)
+        try:
+            await entry[1].wait()
+        finally:
+            self._sleepers.remove(entry)
+
+    async def advance(self, seconds: float) -> None:
+        """Move time forward, waking each sleeper at its own deadline."""
+        target = self.now + seconds
+        await anyio.wait_all_tasks_blocked()
+        while True:
+            due = [entry for entry in self._sleepers if entry[0] <= target]
+            if not due:
+                break
+            self.now = max(self.now, min(deadline for deadline, _ in due))
+            for deadline, event in due:
+                if deadline <= self.now:
+                    event.set()
+            await anyio.wait_all_tasks_blocked()
+        self.now = target
+        await anyio.wait_all_tasks_blocked()
+
+
+def loopback_socket() -> socket.socket:
+    """A listening-ready TCP socket on 127.0.0.1 and a free port."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    return sock
+
+
+def uvicorn_server(app: Callable[..., Any], *, lifespan: Any = "off", **config: Any) -> Any:
+    return uvicorn.Server(
+        uvicorn.Config(
+            app,
+            lifespan=lifespan,
+            log_config=None,
+            log_level="warning",
+            interface="asgi3",
+            **config,
+        )
+    )
+
+
+@asynccontextmanager
+async def loopback_server(
+    app: Callable[..., Any], *, lifespan: Any = "off", **config: Any
+) -> AsyncIterator[tuple[str, uvicorn.Server]]:
+    """A uvicorn server on 127.0.0.1 in the caller's task group: (base URL, server)."""
+    sock = loopback_socket()
+    port = sock.getsockname()[1]
+    server = uvicorn_server(app, lifespan=lifespan, **config)
+    try:
+        async with anyio.create_task_group() as task_group:
+            task_group.start_soon(server.serve, [sock])
+            with anyio.fail_after(5):
+                while not server.started:  # noqa: ASYNC110 - uvicorn offers no event for it
+                    await anyio.sleep(0.01)
+            try:
+                yield f"http://127.0.0.1:{port}", server
+            finally:
+                server.should_exit = True
+    finally:
+        sock.close()
+
+
+def unused_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
