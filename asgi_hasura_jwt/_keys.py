@@ -194,7 +194,7 @@ def key_from_jwk(jwk: Any) -> VerificationKey | str:
     alg = jwk.get("alg")
     if alg is None:
         return result
-    if alg not in result.algorithms:
+    if not isinstance(alg, str) or alg not in result.algorithms:
         return f"alg {alg!r} does not fit a {result.family} key"
     return VerificationKey(result.family, result.key, {alg: result.algorithms[alg]}, kid)
 
