@@ -14,7 +14,7 @@ from typing import Any
 Path = tuple[str | int, ...]
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
-_INDEX = re.compile(r"\[(0|[1-9][0-9]*)\]")
+_INDEX = re.compile(r"\[([0-9]+)\]")
 _DOUBLE_QUOTED = re.compile(r'\["((?:[^"\\]|\\.)+)"\]')
 _SINGLE_QUOTED = re.compile(r"\['((?:[^'\\]|\\.)+)'\]")
 

@@ -43,6 +43,8 @@ PATH_TAIL = (
         pytest.param("$.a-", ("a-",), id="trailing-hyphen"),
         # Indexes.
         pytest.param("$[0]", (0,), id="index-at-root"),
+        # Hasura reads the index with a decimal parser, which takes leading zeros.
+        pytest.param("$.a[007]", ("a", 7), id="index-leading-zeros"),
         pytest.param("$.roles[0]", ("roles", 0), id="index"),
         pytest.param("$.a[10][2]", ("a", 10, 2), id="two-indexes"),
         pytest.param("$.a.[1]", ("a", 1), id="dot-before-index"),
