@@ -12,9 +12,8 @@ import anyio
 import httpx
 import pytest
 
-from asgi_hasura_jwt import _jwks
+from asgi_hasura_jwt import JWKSStartupError, _jwks
 from asgi_hasura_jwt._errors import ConfigError, InvalidJWT
-from asgi_hasura_jwt import JWKSStartupError
 from asgi_hasura_jwt._jwks import RemoteKeySet
 
 from .jwks_helpers import (
