@@ -4,9 +4,19 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: test lint typecheck unit demo demo-check bench clean
+.PHONY: test lint typecheck unit demo demo-check bench clean system-deps venv-deps
 
-$(STAMP): pyproject.toml
+# Debian's python3 has no venv module without python3-venv.
+venv-deps:
+	@$(PYTHON) -c 'import ensurepip, venv' 2>/dev/null || .ci/apt-install python3-venv
+
+# System packages the tests need: Chromium for tests/test_browser.py (CHROMIUM=/path/to/chrome
+# overrides). Instant when already installed.
+system-deps:
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 \
+		|| [ -n "$${CHROMIUM:-}" ] || .ci/apt-install chromium
+
+$(STAMP): pyproject.toml | venv-deps
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
@@ -19,10 +29,25 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-unit: $(STAMP)
+unit: $(STAMP) system-deps
 	$(BIN)/pytest --cov --cov-report=term
 
 test: lint typecheck unit
+
+# The local Clerk-style issuer and a GraphQL app behind the middleware; prints what to try.
+demo: $(STAMP)
+	$(BIN)/asgi-hasura-jwt demo
+
+# The demo as a self-check: mint, query, subscribe, closed at expiry (3 s tokens); exit 0 or 1.
+demo-check: $(STAMP)
+	$(BIN)/asgi-hasura-jwt demo --check --lifetime 3
+
+# Benchmarks (issue 6; not part of `make test`): ratios measured side by side, each figure next
+# to its target; writes benchmarks/results/summary.{json,md}. wrk is the HTTP load generator
+# (Debian's; installed here when possible, else a slower httpx client stands in).
+bench: $(STAMP)
+	@command -v wrk >/dev/null 2>&1 || .ci/apt-install wrk
+	$(BIN)/python benchmarks/run_all.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .coverage

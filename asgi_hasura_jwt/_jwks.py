@@ -25,9 +25,10 @@ import anyio.abc
 import anyio.lowlevel
 import httpx
 
+from ._config import JWTConfig
 from ._errors import ConfigError, InvalidJWT, JWKSStartupError
 from ._expiry import ExpiryParseError, expiry_from_headers
-from ._keys import VerificationKey, key_from_jwk
+from ._keys import KeySource, StaticKeys, VerificationKey, key_from_jwk
 from ._strict import StrictDecodeError, loads
 
 logger = logging.getLogger("asgi_hasura_jwt.jwks")
@@ -587,3 +588,26 @@ def _array_entries(text: str, pos: int) -> Generator[Any, None, int]:
         if separator != ",":
             raise StrictDecodeError("invalid JSON")
         pos = _skip_ws(text, pos + 1)
+
+
+class KeySources:
+    """The key source of each config: its static key, or the one `RemoteKeySet` of its URL.
+
+    Configs that share a ``jwk_url`` share its key set, and so its fetches and schedule.
+    ``remote_options`` are `RemoteKeySet`'s keyword arguments.
+    """
+
+    def __init__(self, **remote_options: Any) -> None:
+        self._remote_options = remote_options
+        self.remote: dict[str, RemoteKeySet] = {}
+
+    def __call__(self, config: JWTConfig) -> KeySource:
+        if config.key is not None:
+            return StaticKeys(config.key)
+        assert config.jwk_url is not None  # parse_config: exactly one of key / jwk_url
+        key_set = self.remote.get(config.jwk_url)
+        if key_set is None:
+            key_set = self.remote[config.jwk_url] = RemoteKeySet(
+                config.jwk_url, **self._remote_options
+            )
+        return key_set

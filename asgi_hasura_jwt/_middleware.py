@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import time
 from collections.abc import Collection, Mapping
 from typing import Any
@@ -10,11 +9,10 @@ from typing import Any
 import httpx
 
 from ._auth import DEFAULT_CACHE_BYTES, DEFAULT_CACHE_ENTRIES, Authenticator
-from ._config import JWTConfig, optional_setting, parse_configs
+from ._config import optional_setting, parse_configs
 from ._errors import ConfigError, as_auth_error
 from ._http import ErrorHook, respond
-from ._jwks import JWKSStatus, RemoteKeySet
-from ._keys import KeySource, StaticKeys
+from ._jwks import JWKSStatus, KeySources
 from ._lifespan import handle_lifespan
 from ._session import SCOPE_KEY
 from ._token import DEFAULT_MAX_TOKEN_BYTES
@@ -60,9 +58,7 @@ class HasuraJWTMiddleware:
         configs = parse_configs(jwt_secret, environ)
         if isinstance(authorized_parties, str):
             raise ConfigError("authorized_parties: expected a collection of origins, not a string")
-        self._remote_key_sets: dict[str, RemoteKeySet] = {}
-        new_key_set = functools.partial(
-            RemoteKeySet,
+        key_sources = KeySources(
             min_refresh_interval=jwks_min_refresh_interval,
             fallback_max_age=jwks_fallback_max_age,
             retry_interval=jwks_retry_interval,
@@ -71,20 +67,9 @@ class HasuraJWTMiddleware:
             required_at_startup=jwks_required_at_startup,
             http_client=http_client,
         )
-
-        def key_source(config: JWTConfig) -> KeySource:
-            if config.key is not None:
-                return StaticKeys(config.key)
-            assert config.jwk_url is not None
-            # One key set per URL: configs sharing a JWKS share its fetches and schedule.
-            key_set = self._remote_key_sets.get(config.jwk_url)
-            if key_set is None:
-                key_set = self._remote_key_sets[config.jwk_url] = new_key_set(config.jwk_url)
-            return key_set
-
         self._authenticator = Authenticator(
             configs,
-            key_source,
+            key_sources,
             admin_secret=optional_setting(admin_secret, "HASURA_GRAPHQL_ADMIN_SECRET", environ),
             unauthorized_role=optional_setting(
                 unauthorized_role, "HASURA_GRAPHQL_UNAUTHORIZED_ROLE", environ
@@ -96,6 +81,7 @@ class HasuraJWTMiddleware:
             cache_bytes=token_cache_bytes,
             clock=clock,
         )
+        self._remote_key_sets = list(key_sources.remote.values())
         self._exact_public = frozenset(path for path in public_paths if not path.endswith("*"))
         self._public_prefixes = tuple(path[:-1] for path in public_paths if path.endswith("*"))
         self._errors_as_200 = errors_as_200
@@ -107,9 +93,7 @@ class HasuraJWTMiddleware:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         scope_type = scope["type"]
         if scope_type == "lifespan":
-            await handle_lifespan(
-                self.app, scope, receive, send, list(self._remote_key_sets.values())
-            )
+            await handle_lifespan(self.app, scope, receive, send, self._remote_key_sets)
             return
         if scope_type not in ("http", "websocket") or self._is_public(scope["path"]):
             await self.app(scope, receive, send)
@@ -139,4 +123,4 @@ class HasuraJWTMiddleware:
 
     def jwks_status(self) -> list[JWKSStatus]:
         """The state of every remote key set, for a health endpoint (spec 4.3)."""
-        return [key_set.status() for key_set in self._remote_key_sets.values()]
+        return [key_set.status() for key_set in self._remote_key_sets]

@@ -1,0 +1,52 @@
+"""The demo's GraphQL app: the Strawberry recipe's schema at Hasura's path, behind the middleware
+configured with the issuer's JWKS URL, plus the browser page.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Sequence
+from pathlib import Path
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import HTMLResponse
+from starlette.routing import Route, WebSocketRoute
+from strawberry.asgi import GraphQL
+
+from asgi_hasura_jwt import HasuraJWTMiddleware
+
+from ..strawberry_subscriptions import schema
+
+GRAPHQL_PATH = "/v1/graphql"
+_PAGE = Path(__file__).with_name("page.html")
+
+
+def jwt_config(jwks_url: str, issuer: str) -> dict[str, str]:
+    """What ``HASURA_GRAPHQL_JWT_SECRET`` holds for a Clerk instance, pointed at the issuer."""
+    return {"jwk_url": jwks_url, "issuer": issuer}
+
+
+def create_app(
+    *, jwks_url: str, issuer: str, origins: Sequence[str], token_url: str
+) -> HasuraJWTMiddleware:
+    page = _PAGE.read_text(encoding="utf-8").replace("{{TOKEN_URL}}", html.escape(token_url))
+
+    async def index(request: Request) -> HTMLResponse:
+        return HTMLResponse(page)
+
+    graphql = GraphQL(schema, graphql_ide=None)
+    routes = [
+        Route("/", index),
+        Route(GRAPHQL_PATH, graphql, methods=["GET", "POST"]),
+        WebSocketRoute(GRAPHQL_PATH, graphql),
+    ]
+    return HasuraJWTMiddleware(
+        Starlette(routes=routes),
+        jwt_secret=jwt_config(jwks_url, issuer),
+        # Clerk recommends checking azp against the app's own origins.
+        authorized_parties=origins,
+        public_paths=["/", "/favicon.ico"],
+        # The demo behaves the same whatever HASURA_GRAPHQL_* variables the shell has.
+        environ={},
+    )

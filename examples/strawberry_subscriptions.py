@@ -1,0 +1,68 @@
+"""GraphQL queries and subscriptions (Strawberry) behind the middleware.
+
+Resolvers read the session from the ASGI scope. Over websockets the middleware checks the token
+in ``connection_init`` (``payload.headers.Authorization``) and closes the socket with 4403 when
+the token expires, so a subscription needs no expiry logic of its own.
+
+    uvicorn --factory examples.strawberry_subscriptions:create_app
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections.abc import AsyncGenerator
+from typing import Any
+
+import anyio
+import strawberry
+from strawberry.asgi import GraphQL
+from strawberry.scalars import JSON
+
+from asgi_hasura_jwt import HasuraJWTMiddleware, Session, get_session
+
+
+def session_of(info: strawberry.Info) -> Session:
+    # The context's "request" is Starlette's Request or WebSocket; its scope is the dict the
+    # middleware stored the session in.
+    session = get_session(info.context["request"].scope)
+    if session is None:
+        raise PermissionError("no Hasura session: is this path public?")
+    return session
+
+
+# Hasura names its root types query_root and subscription_root: `query { __typename }` answers
+# "query_root" here as it does there.
+@strawberry.type(name="query_root")
+class Query:
+    @strawberry.field(description="The session variables of the caller.")
+    def me(self, info: strawberry.Info) -> JSON:
+        return dict(session_of(info))
+
+
+@strawberry.type
+class SessionTick:
+    tick: int
+    seconds_left: float | None
+    session: JSON
+
+
+@strawberry.type(name="subscription_root")
+class Subscription:
+    @strawberry.subscription(description="The session, every `interval` seconds, until expiry.")
+    async def session(
+        self, info: strawberry.Info, interval: float = 1.0
+    ) -> AsyncGenerator[SessionTick, None]:
+        session = session_of(info)
+        for tick in itertools.count(1):
+            left = None if session.expires_at is None else session.expires_at - time.time()
+            yield SessionTick(tick=tick, seconds_left=left, session=dict(session))
+            await anyio.sleep(interval)
+
+
+schema = strawberry.Schema(query=Query, subscription=Subscription)
+
+
+def create_app(**options: Any) -> HasuraJWTMiddleware:
+    """``options`` go to the middleware; without ``jwt_secret`` it reads the environment."""
+    return HasuraJWTMiddleware(GraphQL(schema, graphql_ide=None), **options)
