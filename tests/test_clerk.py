@@ -1,4 +1,4 @@
-"""Spec 6 with a real token issued by a Clerk instance (../shared/fixtures/clerk)."""
+"""Spec 6 with a real token issued by a Clerk instance (tests/data/clerk, see its README)."""
 
 from __future__ import annotations
 
@@ -13,9 +13,7 @@ from asgi_hasura_jwt._keys import key_from_jwk
 
 from .conftest import call, middleware
 
-FIXTURE = json.loads(
-    (Path(__file__).parents[2] / "shared" / "fixtures" / "clerk" / "session_token.json").read_text()
-)
+FIXTURE = json.loads((Path(__file__).parent / "data" / "clerk" / "session_token.json").read_text())
 TOKEN = FIXTURE["token"]
 AZP = "https://accounts.inspired.puma-74.lcl.dev"
 ISSUER = "https://clerk.inspired.puma-74.lcl.dev"

@@ -1,4 +1,4 @@
-"""Wycheproof test vectors (C2SP/wycheproof, unmodified copies in /work/shared/wycheproof).
+"""Wycheproof test vectors (C2SP/wycheproof, unmodified copies in tests/data/wycheproof).
 
 What each file is run through:
 
@@ -49,7 +49,7 @@ from asgi_hasura_jwt._verify import TokenVerifier
 
 from .conftest import HMAC_SECRET, call, middleware
 
-WYCHEPROOF = Path(__file__).parents[2] / "shared" / "wycheproof"
+WYCHEPROOF = Path(__file__).parent / "data" / "wycheproof"
 ACCEPTED = "accepted"
 
 
