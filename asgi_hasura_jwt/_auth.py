@@ -25,7 +25,7 @@ MISSING_TOKEN = "Missing 'Authorization' or 'Cookie' header in JWT authenticatio
 DEFAULT_CACHE_ENTRIES = 1024
 DEFAULT_CACHE_BYTES = 4 * 1024 * 1024
 
-# A token as the pre-match saw it: verified before (cached), parsed now, or unreadable.
+# A token as the pre-match saw it: verified before (for some config), parsed now, or unreadable.
 Candidate = VerifiedToken | ParsedToken | InvalidJWT
 
 
@@ -62,7 +62,6 @@ class Authenticator:
         for index, config in enumerate(configs):
             verifier = TokenVerifier(
                 key_source(config),
-                issuer=config.issuer,
                 audience=config.audience,
                 allowed_skew=config.allowed_skew,
                 authorized_parties=authorized_parties,
@@ -92,17 +91,16 @@ class Authenticator:
             if self._unauthorized_role is None:
                 raise InvalidHeaders(MISSING_TOKEN)
             return _header_session(request, self._unauthorized_role)
-        token, candidate, configured = match
-        if isinstance(candidate, VerifiedToken) and candidate.config_index != configured.index:
-            # The pre-match used another config's entry for this token: look up our own.
-            candidate = self.cache.get((configured.index, token)) or self._parse(token)
-        if isinstance(candidate, VerifiedToken):
-            if candidate.key_version == configured.verifier.keys.version:
-                return self._cached_session(candidate, configured, request.role)
+        token, seen, configured = match
+        key = (configured.index, token)
+        cached = self.cache.get(key)
+        if cached is not None:
+            if cached.key_version == configured.verifier.keys.version:
+                return self._cached_session(cached, configured, request.role)
             # Verified with keys that have changed since: verify again from scratch.
-            self.cache.discard((configured.index, token))
-            candidate = self._parse(token)
-        return await self._verified_session(token, candidate, configured, request.role)
+            self.cache.discard(key)
+        parsed = self._parse(token) if isinstance(seen, VerifiedToken) else seen
+        return await self._verified_session(token, parsed, configured, request.role)
 
     def _admin_session(self, presented: bytes, request: RequestHeaders) -> Session:
         assert self._admin_secret is not None

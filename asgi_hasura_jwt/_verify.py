@@ -53,20 +53,18 @@ def _signature_matches(key: VerificationKey, alg: str, token: ParsedToken) -> bo
 
 
 class TokenVerifier:
-    """Verifies parsed tokens for one config: keys, then time, issuer, audience and azp."""
+    """Verifies parsed tokens for one config: keys, then time, audience and azp."""
 
     def __init__(
         self,
         keys: KeySource,
         *,
-        issuer: str | None,
         audience: frozenset[str] | None,
         allowed_skew: float,
         authorized_parties: Collection[str] | None = None,
         require_azp: bool = False,
     ) -> None:
         self.keys = keys
-        self.issuer = issuer
         self.audience = audience
         self.allowed_skew = allowed_skew
         self.authorized_parties = (
@@ -85,11 +83,12 @@ class TokenVerifier:
         raise InvalidJWT(INVALID_SIGNATURE)
 
     def check_claims(self, claims: dict[str, Any], now: float) -> None:
-        """Registered claims at ``now`` (types were checked by the parser)."""
+        """Registered claims at ``now`` (types were checked by the parser).
+
+        ``iss`` is not checked here: the issuer pre-match (spec 2.2) has already refused every
+        token whose ``iss`` differs from the config's, before any verification.
+        """
         check_times(claims.get("exp"), claims.get("iat"), claims.get("nbf"), now, self.allowed_skew)
-        issuer = claims.get("iss")
-        if self.issuer is not None and issuer is not None and issuer != self.issuer:
-            raise InvalidJWT("JWTNotInIssuer")
         audience = claims.get("aud")
         if self.audience is not None and audience is not None:
             values = [audience] if isinstance(audience, str) else audience

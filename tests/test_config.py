@@ -319,3 +319,27 @@ def test_optional_settings_treat_empty_as_unset() -> None:
     assert optional_setting(None, "X", {"X": ""}) is None
     assert optional_setting(None, "X", {"X": "env"}) == "env"
     assert optional_setting("arg", "X", {"X": "env"}) == "arg"
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        ({**HS, "header": "{not json"}, "header: expected a JSON object"),
+        ({**HS, "header": ["Authorization"]}, "header: expected a JSON object"),
+        ({**HS, "header": {"type": "Cookie", "name": ""}}, "header: 'name' must be a non-empty"),
+        ({**HS, "header": {"type": "Cookie", "name": 5}}, "header: 'name' must be a non-empty"),
+        ({**HS, "claims_map": ["x-hasura-allowed-roles"]}, "claims_map: expected a JSON object"),
+        ({**HS, "claims_namespace": 5}, "claims_namespace: expected a string"),
+        (
+            {**HS, "claims_namespace_path": 5},
+            f"invalid JSON path claims_namespace_path error: 5{PATH_TAIL}",
+        ),
+    ],
+)
+def test_field_types(raw: dict[str, Any], message: str) -> None:
+    assert message in config_error(raw)
+
+
+def test_explicit_authorization_header_type() -> None:
+    location = parse_config({**HS, "header": {"type": "AUTHORIZATION", "name": "ignored"}}).location
+    assert (location.kind, location.name) == ("Authorization", "")

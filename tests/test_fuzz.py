@@ -81,7 +81,7 @@ def verification_key(key: SigningKey) -> VerificationKey:
 def verify(token: str, key: VerificationKey) -> None:
     """Parse and check the signature of ``token`` with ``key``; `InvalidJWT` if either fails."""
     parsed = parse_token(token)
-    verifier = TokenVerifier(StaticKeys(key), issuer=None, audience=None, allowed_skew=0)
+    verifier = TokenVerifier(StaticKeys(key), audience=None, allowed_skew=0)
     asyncio.run(verifier.verify_signature(parsed))
 
 
@@ -412,9 +412,7 @@ def test_alg_none_never_verifies(
     parsed = _parse_or_invalid(token)
     if parsed is None:
         return  # refused earlier (e.g. claim types): never accepted, which is the property
-    verifier = TokenVerifier(
-        StaticKeys(verification_key(key)), issuer=None, audience=None, allowed_skew=0
-    )
+    verifier = TokenVerifier(StaticKeys(verification_key(key)), audience=None, allowed_skew=0)
     with pytest.raises(InvalidJWT) as caught:
         asyncio.run(verifier.verify_signature(parsed))
     assert caught.value.reason == NO_SIGNATURES

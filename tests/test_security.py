@@ -343,3 +343,42 @@ async def test_malformed_cookie_does_not_hide_later_ones(keys: dict[str, Signing
 
 async def test_base64url_helper_round_trip() -> None:
     assert b64url(b"\xff\xfe") == "__4"
+
+
+async def test_size_limit_counts_bytes_not_characters(keys: dict[str, SigningKey]) -> None:
+    # 60 characters of two UTF-8 bytes each: under a 100-character limit, over 100 bytes.
+    config = {**HS, "header": {"type": "Cookie", "name": "t"}}
+    result = await call(
+        middleware(jwt_secret=config, max_token_bytes=100), {"Cookie": "t=" + "%C3%A9" * 60}
+    )
+    assert result.error() == (
+        400,
+        "invalid-jwt",
+        "Could not verify JWT: JWSError (CompactDecodeError Token exceeds the size limit of 100 "
+        "bytes)",
+    )
+
+
+async def test_a_raising_signature_check_is_a_mismatch(
+    keys: dict[str, SigningKey], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # cryptography may raise (not return False) on malformed input; that is no match, never a 500.
+    from joserfc.jws import JWSRegistry
+
+    def explode(*args: Any) -> bool:
+        raise ValueError("malformed signature bytes")
+
+    monkeypatch.setattr(JWSRegistry.algorithms["HS256"], "verify", explode)
+    result = await call(middleware(jwt_secret=HS), bearer(mint(keys["HS256"])))
+    assert result.error() == INVALID_SIGNATURE
+
+
+def test_reprs_hold_no_secrets() -> None:
+    from asgi_hasura_jwt import InvalidJWT, Session
+
+    assert repr(InvalidJWT("JWTExpired")) == (
+        "InvalidJWT(code='invalid-jwt', status=400, 'Could not verify JWT: JWTExpired')"
+    )
+    assert repr(Session({"x-hasura-role": "user"}, expires_at=5.0)) == (
+        "Session({'x-hasura-role': 'user'}, expires_at=5.0)"
+    )

@@ -108,7 +108,7 @@ async def signature_outcome(jws: str, keys: KeySource | str) -> str:
         return f"parse: {exc.reason}"
     if isinstance(keys, str):
         return f"key skipped: {keys}"
-    verifier = TokenVerifier(keys, issuer=None, audience=None, allowed_skew=0)
+    verifier = TokenVerifier(keys, audience=None, allowed_skew=0)
     try:
         await verifier.verify_signature(parsed)
     except InvalidJWT as exc:
@@ -626,7 +626,7 @@ async def test_primitive_vectors(primitive: PrimitiveFile) -> None:
                 key = group_key
                 signature = bytes.fromhex(test["sig"])
             token = ParsedToken(header, {}, bytes.fromhex(test["msg"]), signature)
-            verifier = TokenVerifier(StaticKeys(key), issuer=None, audience=None, allowed_skew=0)
+            verifier = TokenVerifier(StaticKeys(key), audience=None, allowed_skew=0)
             try:
                 await verifier.verify_signature(token)
             except InvalidJWT as exc:
