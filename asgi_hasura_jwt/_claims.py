@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from ._errors import InvalidClaims
 from ._paths import NOT_FOUND, Path, lookup
@@ -21,24 +21,19 @@ _HASURA_PREFIX = "x-hasura-"
 _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 
 
-@dataclass(frozen=True, slots=True)
-class HasuraClaims:
+class HasuraClaims(NamedTuple):
     allowed_roles: frozenset[str]
     default_role: str
     # lower-case x-hasura-* names to raw JSON values; the two role claims included
     claims: dict[str, Any]
 
 
-def ascii_lower(name: str) -> str:
-    """Lower-case ASCII letters only: Unicode folding would turn U+212A (Kelvin) into "k"."""
-    return name.lower() if name.isascii() else name.translate(_ASCII_LOWER)
-
-
 def hasura_claims_of(document: dict[str, Any]) -> dict[str, Any]:
     """The ``x-hasura-*`` members (any case), names lower-cased; the rest dropped."""
     found: dict[str, Any] = {}
     for name, value in document.items():
-        lowered = ascii_lower(name)
+        # ASCII only: Unicode folding would turn U+212A (Kelvin) into "k" (spec 7.7).
+        lowered = name.lower() if name.isascii() else name.translate(_ASCII_LOWER)
         if lowered.startswith(_HASURA_PREFIX):
             if lowered in found:
                 raise InvalidClaims(f"x-hasura-* claims: {lowered} is given more than once")

@@ -17,7 +17,7 @@ from ._claims import DEFAULT_NAMESPACE, MappedClaim, MappedClaims, NamespaceClai
 from ._errors import ConfigError
 from ._keys import VerificationKey, key_from_config
 from ._paths import NOT_FOUND, Path, PathSyntaxError, compile_path
-from ._roles import ALLOWED_ROLES, DEFAULT_ROLE, allowed_roles_problem, default_role_problem
+from ._roles import ALLOWED_ROLES, DEFAULT_ROLE, allowed_roles_problem, role_name_problem
 
 _PATH_ERROR_TAIL = (
     ". Accept letters, digits, underscore (_) or hyphen (-) only. Use quotes enclosed in bracket"
@@ -82,7 +82,7 @@ def _location(header: Any) -> TokenLocation:
 
 
 def _check_role_literal(name: str, value: Any) -> None:
-    problem = allowed_roles_problem(value) if name == ALLOWED_ROLES else default_role_problem(value)
+    problem = allowed_roles_problem(value) if name == ALLOWED_ROLES else role_name_problem(value)
     if problem:
         raise ConfigError(f"claims_map: invalid value for {name}: {problem}")
 

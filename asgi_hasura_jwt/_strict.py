@@ -1,15 +1,16 @@
 """Strict base64url and JSON decoding for token segments (spec 7.6).
 
 Both are on the hot path, so the common case stays in C: the alphabet check is one
-``bytes.translate``, and the slow checks (nesting depth, lone surrogates) run only when a cheap
-scan says the input could need them.
+``bytes.translate``, the decoders are called without the stdlib's Python wrappers, and the slow
+checks (nesting depth, lone surrogates) run only when a cheap scan says the input could need
+them.
 """
 
 from __future__ import annotations
 
-import base64
 import binascii
 import json
+from collections.abc import Callable
 from typing import Any
 
 MAX_DEPTH = 32
@@ -17,6 +18,8 @@ MAX_DEPTH = 32
 _B64URL_ALPHABET = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 _B64_INDEX = {char: index for index, char in enumerate(_B64URL_ALPHABET)}
 _PADDING = (b"", None, b"==", b"=")
+# base64url to base64: the alphabet check has already refused "+" and "/" in the input.
+_TO_STANDARD = bytes.maketrans(b"-_", b"+/")
 
 
 class StrictDecodeError(ValueError):
@@ -37,7 +40,7 @@ def b64url_decode(segment: bytes) -> bytes:
         if _B64_INDEX[segment[-1]] & unused_bits:
             raise StrictDecodeError("non-canonical base64url")
     try:
-        return base64.urlsafe_b64decode(segment + padding)
+        return binascii.a2b_base64(segment.translate(_TO_STANDARD) + padding)
     except binascii.Error as exc:  # pragma: no cover - excluded by the checks above
         raise StrictDecodeError("invalid base64url") from exc
 
@@ -54,6 +57,10 @@ def _unique_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 
 _DECODER = json.JSONDecoder(object_pairs_hook=_unique_object, parse_constant=_reject_constant)
+# The C scanner behind _DECODER.decode, called directly for JSON without surrounding whitespace
+# (every token segment in practice); anything else takes decode's full path. typeshed does
+# not declare the attribute JSONDecoder.__init__ sets.
+_SCAN: Callable[[str, int], tuple[Any, int]] = _DECODER.scan_once  # type: ignore[attr-defined]
 
 
 def _depth(value: Any) -> int:
@@ -100,7 +107,12 @@ def loads(data: bytes | str) -> Any:
     else:
         text = data
     try:
-        value = _DECODER.decode(text)
+        try:
+            value, end = _SCAN(text, 0)
+        except StopIteration:
+            end = -1
+        if end != len(text):
+            value = _DECODER.decode(text)
     except StrictDecodeError:
         raise
     except RecursionError as exc:
