@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from ._cache import TokenCache, VerifiedToken
 from ._config import JWTConfig, TokenLocation
-from ._errors import AccessDenied, InvalidHeaders, InvalidJWT
+from ._errors import AccessDenied, AuthError, InvalidHeaders, InvalidJWT
 from ._keys import KeySource
 from ._request import RequestHeaders
 from ._roles import ROLE, select_role, session_variables
@@ -21,6 +21,7 @@ from ._token import DEFAULT_MAX_TOKEN_BYTES, ParsedToken, parse_token
 from ._types import Clock
 from ._verify import TokenVerifier, check_times
 
+_SECRET_HEADER_NAMES = (b"x-hasura-admin-secret", b"x-hasura-access-key")
 MISSING_TOKEN = "Missing 'Authorization' or 'Cookie' header in JWT authentication mode"  # noqa: S105
 DEFAULT_CACHE_ENTRIES = 1024
 DEFAULT_CACHE_BYTES = 4 * 1024 * 1024
@@ -76,6 +77,52 @@ class Authenticator:
             for location in by_location
             if location.kind == "CustomHeader"
         )
+        # The cache-hit fast path (`cached_session`) serves Authorization-only setups, where a
+        # request's one "Bearer" header is its only token candidate.
+        only_authorization = set(by_location) == {TokenLocation("Authorization")}
+        self._fast_path = by_location[TokenLocation("Authorization")] if only_authorization else []
+
+    def cached_session(self, headers: Sequence[tuple[bytes, bytes]]) -> Session | None:
+        """The session of a request whose token was verified before, or ``None``.
+
+        Synchronous and allocation-light: one pass over the headers and a cache lookup. It
+        answers only the plainest case — lower-case header names, one ``Authorization: Bearer
+        <token>`` header, no admin-secret header, the token cached and valid now, the requested
+        role allowed — and returns ``None`` for anything else, failures included, so that
+        `authenticate` produces exactly the same result or error as it always does.
+        """
+        if not self._fast_path:
+            return None
+        authorization = role = None
+        # A secret header means the admin-secret rules (2.1), which only `authenticate` runs.
+        deferred = _SECRET_HEADER_NAMES if self._admin_secret is not None else ()
+        for name, value in headers:
+            if name == b"authorization":
+                if authorization is not None:
+                    return None
+                authorization = value
+            elif name == b"x-hasura-role":
+                if role is None:
+                    role = value
+            elif name in deferred or not name.islower():
+                return None
+        if authorization is None or not authorization.startswith(b"Bearer "):
+            return None
+        token = authorization[7:].decode("latin-1")
+        if not token or " " in token or "\t" in token:
+            return None
+        for configured in self._fast_path:
+            cached = self.cache.get((configured.index, token))
+            if cached is not None:
+                if cached.key_version != configured.verifier.keys.version:
+                    return None
+                try:
+                    return self._cached_session(
+                        cached, configured, role.decode("latin-1") if role else None
+                    )
+                except AuthError:
+                    return None
+        return None
 
     async def authenticate(self, headers: Sequence[tuple[bytes, bytes]]) -> Session:
         """Resolve the session for these request headers, or raise an `AuthError`."""
@@ -93,8 +140,10 @@ class Authenticator:
             return _header_session(request, self._unauthorized_role)
         token, seen, configured = match
         key = (configured.index, token)
-        cached = self.cache.get(key)
-        if cached is not None:
+        # The pre-match's own cache hit, when it is this config's: saves a second lookup.
+        is_ours = isinstance(seen, VerifiedToken) and seen.config_index == configured.index
+        cached = seen if is_ours else self.cache.get(key)
+        if isinstance(cached, VerifiedToken):
             if cached.key_version == configured.verifier.keys.version:
                 return self._cached_session(cached, configured, request.role)
             # Verified with keys that have changed since: verify again from scratch.
@@ -149,9 +198,12 @@ class Authenticator:
         check_times(cached.exp, cached.iat, cached.nbf, self._clock(), skew)
         hasura = cached.hasura
         role = select_role(hasura.allowed_roles, hasura.default_role, requested_role)
-        variables = dict(cached.variables)
-        variables[ROLE] = role
-        return _token_session(variables, cached.exp, skew)
+        session = cached.sessions.get(role)
+        if session is None:
+            variables = dict(cached.variables)
+            variables[ROLE] = role
+            session = cached.sessions[role] = _token_session(variables, cached.exp, skew)
+        return session
 
     async def _verified_session(
         self,

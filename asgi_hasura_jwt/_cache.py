@@ -9,9 +9,10 @@ invalidates it on the next lookup.
 from __future__ import annotations
 
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ._claims import HasuraClaims
+from ._session import Session
 
 CacheKey = tuple[int, str]  # (config index, the exact token)
 
@@ -31,10 +32,16 @@ class VerifiedToken:
     iat: float | None
     hasura: HasuraClaims
     variables: dict[str, str]  # validated session variables, without x-hasura-role
+    # The session per requested role, built on first use: sessions are read-only, so requests
+    # with the same token and role share one. At most one per allowed role.
+    sessions: dict[str, Session] = field(default_factory=dict)
 
     @property
     def cost(self) -> int:
-        return _ENTRY_OVERHEAD_BYTES + 64 * len(self.variables)
+        # Sessions add up to one per allowed role; counted up front so the bound holds.
+        return _ENTRY_OVERHEAD_BYTES + 64 * len(self.variables) * (
+            1 + len(self.hasura.allowed_roles)
+        )
 
 
 class TokenCache:

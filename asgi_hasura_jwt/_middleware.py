@@ -101,8 +101,11 @@ class HasuraJWTMiddleware:
         if scope_type == "websocket":
             await self._websocket(scope, receive, send)
             return
+        authenticator = self._authenticator
         try:
-            session = await self._authenticator.authenticate(scope["headers"])
+            session = authenticator.cached_session(scope["headers"])
+            if session is None:
+                session = await authenticator.authenticate(scope["headers"])
         except Exception as exc:
             await respond(
                 as_auth_error(exc),

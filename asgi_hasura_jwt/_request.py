@@ -18,7 +18,10 @@ _HASURA_PREFIX = b"x-hasura-"
 _AUTHORIZATION = b"authorization"
 _COOKIE = b"cookie"
 _SPACE_OR_TAB = " \t"
+# Read-only by convention: never appended to (see RequestHeaders.__init__).
 _NO_VALUES: list[str] = []
+_NO_HEADERS: dict[str, str] = {}
+_NO_CUSTOM: dict[str, list[str]] = {}
 
 
 class RequestHeaders:
@@ -39,16 +42,22 @@ class RequestHeaders:
         self.admin_secret: bytes | None = None
         self.access_key: bytes | None = None
         # x-hasura-* headers other than the secrets, first occurrence of each name
-        self.session_headers: dict[str, str] = {}
-        self.authorization: list[str] = []
-        self.cookies: list[str] = []
-        self.custom: dict[str, list[str]] = {}
+        self.session_headers: dict[str, str] = _NO_HEADERS
+        self.authorization: list[str] = _NO_VALUES
+        self.cookies: list[str] = _NO_VALUES
+        self.custom: dict[str, list[str]] = _NO_CUSTOM
+        # The shared empty containers above are replaced on first use: most requests carry
+        # one Authorization header and nothing else of interest.
         for raw_name, value in headers:
             # ASGI servers send lower-case names; a hand-built scope may not.
             name = raw_name.lower()
             if name == _AUTHORIZATION:
+                if self.authorization is _NO_VALUES:
+                    self.authorization = []
                 self.authorization.append(value.decode("latin-1"))
             elif name == _COOKIE:
+                if self.cookies is _NO_VALUES:
+                    self.cookies = []
                 self.cookies.append(value.decode("latin-1"))
             elif name.startswith(_HASURA_PREFIX):
                 # The secret headers: the last one counts; they never enter a session.
@@ -57,8 +66,12 @@ class RequestHeaders:
                 elif name == _ACCESS_KEY:
                     self.access_key = value
                 else:
+                    if self.session_headers is _NO_HEADERS:
+                        self.session_headers = {}
                     self.session_headers.setdefault(name.decode("latin-1"), value.decode("latin-1"))
             if custom_names and name in custom_names:
+                if self.custom is _NO_CUSTOM:
+                    self.custom = {}
                 self.custom.setdefault(name.decode("latin-1"), []).append(value.decode("latin-1"))
 
     @property

@@ -186,3 +186,96 @@ async def test_multiple_jwts_rule_holds_on_hits(keys: dict[str, SigningKey]) -> 
     await auth.authenticate(headers(token))
     with pytest.raises(InvalidHeaders, match="Multiple JWTs found"):
         await auth.authenticate(headers(token) + headers(token))
+
+
+# --- the synchronous fast path for cache hits (Authenticator.cached_session) ------------------
+
+
+async def test_fast_path_serves_a_plain_hit(keys: dict[str, SigningKey]) -> None:
+    auth = authenticator(admin_secret="admin-secret-value")
+    token = token_for(keys, exp=NOW + 60)
+    assert auth.cached_session(headers(token)) is None  # not verified yet
+    slow = await auth.authenticate(headers(token, "editor"))
+    fast = auth.cached_session(headers(token, "editor"))
+    assert fast == slow
+    assert fast is not None
+    assert fast.expires_at == NOW + 60
+    assert auth.cached_session(headers(token, "editor")) is fast  # one session per role
+    assert auth.cached_session(headers(token))["x-hasura-role"] == "user"  # type: ignore[index]
+    ignored = [*headers(token), (b"cookie", b"a=b"), (b"x-hasura-org-id", b"7")]
+    assert auth.cached_session(ignored) == await auth.authenticate(ignored)
+
+
+@pytest.mark.parametrize(
+    "variant",
+    [
+        pytest.param(lambda t: [(b"Authorization", f"Bearer {t}".encode())], id="upper-case-name"),
+        pytest.param(lambda t: [*headers(t), (b"X-Trace", b"1")], id="upper-case-other-name"),
+        pytest.param(lambda t: headers(t) + headers(t), id="two-authorization-headers"),
+        pytest.param(lambda t: [(b"authorization", f"bearer {t}".encode())], id="lower-scheme"),
+        pytest.param(lambda t: [(b"authorization", f"Bearer  {t}".encode())], id="two-spaces"),
+        pytest.param(lambda t: [(b"authorization", f"Bearer {t}\t".encode())], id="trailing-tab"),
+        pytest.param(lambda t: headers(t, "admin"), id="role-not-allowed"),
+        pytest.param(
+            lambda t: [*headers(t), (b"x-hasura-admin-secret", b"admin-secret-value")],
+            id="admin-secret-header",
+        ),
+        pytest.param(
+            lambda t: [*headers(t), (b"x-hasura-access-key", b"wrong")], id="access-key-header"
+        ),
+        pytest.param(lambda t: [], id="no-token"),
+    ],
+)
+async def test_fast_path_defers_everything_else(keys: dict[str, SigningKey], variant: Any) -> None:
+    auth = authenticator(admin_secret="admin-secret-value")
+    token = token_for(keys)
+    await auth.authenticate(headers(token))
+    assert auth.cached_session(variant(token)) is None
+
+
+async def test_fast_path_defers_expired_and_rekeyed_tokens(keys: dict[str, SigningKey]) -> None:
+    clock = Clock()
+    source = VersionedKeys(parse_configs(HS, {})[0].key)  # type: ignore[arg-type]
+    auth = authenticator(clock=clock, source=source)
+    token = token_for(keys, exp=NOW + 60)
+    await auth.authenticate(headers(token))
+    assert auth.cached_session(headers(token)) is not None
+    clock.now = NOW + 60
+    assert auth.cached_session(headers(token)) is None
+    with pytest.raises(InvalidJWT, match="JWTExpired"):
+        await auth.authenticate(headers(token))
+    clock.now = NOW
+    source.version += 1
+    assert auth.cached_session(headers(token)) is None
+
+
+async def test_fast_path_is_off_for_cookie_configs(keys: dict[str, SigningKey]) -> None:
+    cookie = {**HS, "header": {"type": "Cookie", "name": "t"}}
+    auth = authenticator([HS, cookie])
+    token = token_for(keys)
+    await auth.authenticate(headers(token))
+    # A cookie could hold a second token (Multiple JWTs found): only the full path can tell.
+    assert auth.cached_session(headers(token)) is None
+
+
+async def test_middleware_uses_the_fast_path(
+    keys: dict[str, SigningKey], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from asgi_hasura_jwt import HasuraJWTMiddleware
+
+    from .conftest import call, echo_app
+
+    calls: list[int] = []
+    real = Authenticator.authenticate
+
+    async def counting(self: Authenticator, request_headers: Any) -> Any:
+        calls.append(1)
+        return await real(self, request_headers)
+
+    monkeypatch.setattr(Authenticator, "authenticate", counting)
+    app = HasuraJWTMiddleware(echo_app, jwt_secret=HS, environ={})
+    token = token_for(keys, exp=4_000_000_000)
+    for _ in range(3):
+        result = await call(app, {"Authorization": f"Bearer {token}"})
+        assert result.json == {"x-hasura-user-id": "user-1", "x-hasura-role": "user"}
+    assert len(calls) == 1

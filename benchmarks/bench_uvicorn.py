@@ -1,0 +1,344 @@
+"""The middleware under uvicorn on loopback: throughput relative to the bare app (issue 6, item 3).
+
+    .venv/bin/python benchmarks/bench_uvicorn.py [--epochs 5] [--rounds 5] [--duration 1]
+
+Three candidates, each uvicorn with one worker in its own process on 127.0.0.1: the bare app,
+the app behind the middleware (verified-token cache on, so every request after the first is a
+cache hit), and the app behind the middleware with the cache off (every request verifies
+RS256). Every request is ``POST /graphql`` with a browser's headers and a Clerk RS256 token; any
+non-200 answer fails the run. The load generator is Debian's ``wrk`` when installed, else a
+bounded async httpx client (a Python client is slower than the server it loads, so its ratios
+understate the difference; the output says which was used).
+
+Each epoch starts the three servers afresh (a process's own speed varies by a few per cent with
+its memory layout; fresh processes spread that over the run instead of biasing one candidate)
+and warms each up for a second. Each of its rounds loads bare, one wrapped server, bare, the
+other, bare, for ``--duration`` seconds each, and compares each wrapped run with the bare runs
+on either side (short runs: the noise on a shared machine comes in bursts of seconds). On two
+or more CPUs the servers run on the last CPU and the load generator on the others, so they
+never share a core. Figures are medians of per-round paired ratios to bare: requests per second
+(the target), and server CPU time per request (less sensitive to other processes).
+Writes benchmarks/results/uvicorn.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import re
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from importlib.util import find_spec
+from pathlib import Path
+from typing import Any, Protocol
+
+from _fixtures import BROWSER_HEADERS, QUERY, clerk_token, hasura_config, inner_app
+from _report import Figure, Target, write_result
+from _timing import paired_ratios
+
+SERVERS = ("bare", "cached RS256", "uncached RS256")
+TARGETS = {"cached RS256": Target(">=", 0.98), "uncached RS256": Target(">=", 0.70)}
+# Sent by the load generator; host and content-length are the client's to set.
+HEADERS = [
+    (k.decode(), v.decode()) for k, v in BROWSER_HEADERS if k not in (b"host", b"content-length")
+]
+CPUS = os.cpu_count() or 1
+SERVER_CPUS = {CPUS - 1} if CPUS > 1 else None
+LOAD_CPUS = set(range(CPUS - 1)) if CPUS > 1 else None
+
+
+# --- server (a child process per candidate) -------------------------------------------------
+
+
+def serve(kind: str) -> None:
+    """Run one candidate under uvicorn on an ephemeral port; print the port, serve forever."""
+    import uvicorn
+
+    from asgi_hasura_jwt import HasuraJWTMiddleware
+
+    app: Any = inner_app()
+    if kind != "bare":
+        # The config comes from HASURA_GRAPHQL_JWT_SECRET, as in a deployment.
+        options = {"token_cache_size": 0} if kind.startswith("uncached") else {}
+        app = HasuraJWTMiddleware(app, **options)
+    # proto=IPPROTO_TCP, not 0: asyncio sets TCP_NODELAY only on sockets whose proto says TCP,
+    # and without it every keep-alive response waits ~40 ms for a delayed ACK (Nagle).
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    listener.bind(("127.0.0.1", 0))
+    print(listener.getsockname()[1], flush=True)
+    config = uvicorn.Config(
+        app, workers=1, lifespan="off", log_level="warning", access_log=False, backlog=1024
+    )
+    uvicorn.Server(config).run(sockets=[listener])
+
+
+class Server:
+    """One candidate's server process."""
+
+    def __init__(self, kind: str, secret: dict[str, Any]) -> None:
+        self.kind = kind
+        env = {**os.environ, "HASURA_GRAPHQL_JWT_SECRET": json.dumps(secret)}
+        self.process = subprocess.Popen(
+            [sys.executable, __file__, "--serve", kind], stdout=subprocess.PIPE, text=True, env=env
+        )
+        if SERVER_CPUS:
+            os.sched_setaffinity(self.process.pid, SERVER_CPUS)
+        self.url = ""
+
+    def wait_ready(self) -> None:
+        assert self.process.stdout is not None
+        line = self.process.stdout.readline()
+        if not line:
+            raise RuntimeError(f"the {self.kind} server did not start")
+        port = int(line)
+        self.url = f"http://127.0.0.1:{port}/graphql"
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                return
+            except OSError:  # bound, not yet listening
+                time.sleep(0.05)
+        raise RuntimeError(f"the {self.kind} server did not accept connections")
+
+    def cpu_seconds(self) -> float:
+        """User + system CPU time of the server process so far (Linux)."""
+        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+# --- load generators -------------------------------------------------------------------------
+
+
+class Load(Protocol):
+    name: str
+
+    def run(self, url: str, seconds: int) -> tuple[float, int]:
+        """Requests per second and requests completed; raises on any failed request."""
+        ...
+
+
+WRK_SCRIPT = """
+wrk.method = "POST"
+wrk.body = {body}
+{headers}
+"""
+
+
+class Wrk:
+    name = "wrk"
+
+    def __init__(self, token: str, connections: int, directory: Path) -> None:
+        lines = [f"wrk.headers[{json.dumps(k)}] = {json.dumps(v)}" for k, v in HEADERS]
+        lines.append(f'wrk.headers["Authorization"] = "Bearer {token}"')
+        self.script = directory / "post.lua"
+        self.script.write_text(
+            WRK_SCRIPT.format(body=json.dumps(QUERY.decode()), headers="\n".join(lines))
+        )
+        self.connections = connections
+
+    def run(self, url: str, seconds: int) -> tuple[float, int]:
+        command = ["wrk", "-t1", f"-c{self.connections}", f"-d{seconds}s", "--timeout", "5s"]
+        process = subprocess.Popen(
+            [*command, "-s", str(self.script), url], stdout=subprocess.PIPE, text=True
+        )
+        if LOAD_CPUS:
+            os.sched_setaffinity(process.pid, LOAD_CPUS)
+        output, _ = process.communicate(timeout=seconds + 30)
+        if process.returncode:
+            raise RuntimeError(f"wrk failed against {url}:\n{output}")
+        if re.search(r"Non-2xx or 3xx responses|Socket errors", output):
+            raise RuntimeError(f"wrk saw failed requests against {url}:\n{output}")
+        rate = re.search(r"Requests/sec:\s+([\d.]+)", output)
+        count = re.search(r"(\d+) requests in", output)
+        if rate is None or count is None:
+            raise RuntimeError(f"unreadable wrk output:\n{output}")
+        return float(rate.group(1)), int(count.group(1))
+
+
+class HttpxLoad:
+    """A bounded async httpx client: ``connections`` workers for ``seconds``."""
+
+    name = "httpx (client-bound: ratios understate the difference)"
+
+    def __init__(self, token: str, connections: int) -> None:
+        self.headers = {**dict(HEADERS), "Authorization": f"Bearer {token}"}
+        self.connections = connections
+        if LOAD_CPUS:  # the client is this process; the servers are moved off these CPUs
+            os.sched_setaffinity(0, LOAD_CPUS)
+
+    def run(self, url: str, seconds: int) -> tuple[float, int]:
+        return asyncio.run(self._run(url, seconds))
+
+    async def _run(self, url: str, seconds: int) -> tuple[float, int]:
+        import httpx
+
+        done = 0
+        limits = httpx.Limits(max_connections=self.connections)
+        async with httpx.AsyncClient(limits=limits, headers=self.headers, timeout=5) as client:
+            deadline = time.perf_counter() + seconds
+
+            async def worker() -> None:
+                nonlocal done
+                while time.perf_counter() < deadline:
+                    response = await client.post(url, content=QUERY)
+                    if response.status_code != 200:
+                        raise RuntimeError(f"{url} answered {response.status_code}")
+                    done += 1
+
+            started = time.perf_counter()
+            await asyncio.gather(*(worker() for _ in range(self.connections)))
+            return done / (time.perf_counter() - started), done
+
+
+# --- the benchmark ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One load run against one server."""
+
+    throughput: float  # requests per second
+    cpu_per_request: float  # server CPU seconds per request
+
+    @staticmethod
+    def mean(a: Sample, b: Sample) -> Sample:
+        return Sample(
+            (a.throughput + b.throughput) / 2, (a.cpu_per_request + b.cpu_per_request) / 2
+        )
+
+
+@dataclass
+class Runs:
+    """One wrapped candidate, per round: its sample, and the bare app's beside it."""
+
+    wrapped: list[Sample] = field(default_factory=list)
+    bare: list[Sample] = field(default_factory=list)
+
+
+def sample(server: Server, load: Load, seconds: int) -> Sample:
+    cpu = server.cpu_seconds()
+    rate, requests = load.run(server.url, seconds)
+    return Sample(rate, (server.cpu_seconds() - cpu) / requests)
+
+
+def epoch(first: int, rounds: int, load: Load, seconds: int, runs: dict[str, Runs]) -> None:
+    """Fresh servers, warmed up, then ``rounds`` rounds numbered from ``first``.
+
+    A round runs bare, one wrapped server, bare, the other, bare (which wrapped server goes
+    first alternates); each wrapped run is compared with the mean of the bare runs around it.
+    """
+    bare, *wrapped = servers = [Server(kind, hasura_config("RS256")) for kind in SERVERS]
+    try:
+        for server in servers:
+            server.wait_ready()
+            load.run(server.url, 1)  # warm up; fills the cache of "cached RS256"
+        for index in range(first, first + rounds):
+            before = sample(bare, load, seconds)
+            for server in wrapped if index % 2 == 0 else wrapped[::-1]:
+                result = sample(server, load, seconds)
+                after = sample(bare, load, seconds)
+                runs[server.kind].wrapped.append(result)
+                runs[server.kind].bare.append(Sample.mean(before, after))
+                before = after
+            line = ", ".join(
+                f"{kind} {run.wrapped[-1].throughput:.0f}/s (bare {run.bare[-1].throughput:.0f}/s)"
+                for kind, run in runs.items()
+            )
+            print(f"uvicorn: round {index + 1}: {line}", flush=True)
+    finally:
+        for server in servers:
+            server.stop()
+
+
+def figures_from(runs: dict[str, Runs], setup: str) -> list[Figure]:
+    figures = []
+    for kind, run in runs.items():
+        ratio = paired_ratios([s.throughput for s in run.wrapped], [s.throughput for s in run.bare])
+        by_cpu = paired_ratios(
+            [s.cpu_per_request for s in run.bare], [s.cpu_per_request for s in run.wrapped]
+        )
+        rates = [
+            statistics.median(s.throughput for s in samples) for samples in (run.wrapped, run.bare)
+        ]
+        figures.append(
+            Figure(
+                "uvicorn",
+                f"{kind}: throughput / bare",
+                ratio.median,
+                "x",
+                TARGETS[kind],
+                f"IQR {ratio.low:.3f}-{ratio.high:.3f}; median {rates[0]:.0f} vs {rates[1]:.0f}"
+                f" req/s; by server CPU per request {by_cpu.median:.3f}x; {setup}",
+                {"ratio": ratio.as_dict(), "ratio_by_server_cpu": by_cpu.as_dict()},
+            )
+        )
+    return figures
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--epochs", type=int, default=5, help="fresh servers each epoch")
+    parser.add_argument("--rounds", type=int, default=5, help="per epoch")
+    parser.add_argument("--duration", type=int, default=1, help="whole seconds per run")
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--httpx", action="store_true", help="use httpx even if wrk is there")
+    parser.add_argument("--serve", choices=SERVERS, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve:
+        serve(args.serve)
+        return
+
+    token = clerk_token("RS256")
+    runs = {kind: Runs() for kind in SERVERS[1:]}
+    with tempfile.TemporaryDirectory() as directory:
+        use_wrk = shutil.which("wrk") and not args.httpx
+        load: Load = (
+            Wrk(token, args.connections, Path(directory))
+            if use_wrk
+            else HttpxLoad(token, args.connections)
+        )
+        for number in range(args.epochs):
+            epoch(number * args.rounds, args.rounds, load, args.duration, runs)
+    # uvicorn's "auto" uses httptools when installed, else h11 (slower: the ratios look better).
+    http = "httptools" if find_spec("httptools") else "h11"
+    write_result(
+        "uvicorn",
+        figures_from(runs, f"{load.name.split()[0]}, uvicorn with {http}"),
+        load_generator=load.name,
+        http_implementation=http,
+        server_cpus=sorted(SERVER_CPUS) if SERVER_CPUS else "any",
+        connections=args.connections,
+        duration_seconds=args.duration,
+        epochs=args.epochs,
+        rounds_per_epoch=args.rounds,
+        samples={
+            kind: {
+                side: [(round(s.throughput, 1), round(s.cpu_per_request * 1e6, 1)) for s in samples]
+                for side, samples in (("wrapped", run.wrapped), ("bare beside", run.bare))
+            }
+            for kind, run in runs.items()
+        },
+        sample_format="(requests per second, server CPU µs per request)",
+    )
+    print(f"load generator: {load.name}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,206 @@
+"""Run every benchmark and print one table of figures next to their targets (``make bench``).
+
+    .venv/bin/python benchmarks/run_all.py [--quick] [--only verify asgi ...]
+
+Runs, each in its own process: bench_verify.py, bench_asgi.py, bench_uvicorn.py, and, when
+present, bench_jwks.py and bench_websocket.py. Each writes benchmarks/results/<name>.json; this
+script reads them back, prints the combined table and writes benchmarks/results/summary.json and
+benchmarks/results/summary.md (a Markdown section for the README, with the command that made
+it). ``--quick`` shortens our three benchmarks for a smoke test; it and ``--only`` write
+summary.partial.{json,md} instead, so the full run's summary is never replaced by either.
+
+Exits 1 when a benchmark leaves no result (with ``--strict``, also when a target is not met: a
+benchmark run is a measurement, not a test).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from _report import RESULTS, ROOT, Figure, Target, environment, table
+
+HERE = Path(__file__).resolve().parent
+
+
+def jwks_figures(result: dict[str, Any]) -> list[Figure]:
+    """bench_jwks.py's result (its own format): the worst event-loop stall while refreshing."""
+    return [
+        Figure(
+            "jwks",
+            f"refresh of a {result['document_bytes'] / 2**20:.1f} MiB JWKS "
+            f"({result['keys']} RSA keys): worst loop stall",
+            result["worst_stall_ms"],
+            " ms",
+            Target("<", result.get("target_stall_ms", 5.0)),
+            result.get("stall_metric", ""),
+        )
+    ]
+
+
+def websocket_figures(result: dict[str, Any]) -> list[Figure]:
+    """bench_websocket.py's result (its own format): the close lateness distribution."""
+    late = result["lateness_ms"]
+    return [
+        Figure(
+            "websocket",
+            f"{result['sockets']:,} sockets: close lateness p99",
+            late["p99"],
+            " ms",
+            Target("<", 50.0),
+            f"p50 {late['p50']} ms, max {late['max']} ms, closed early {late['early']}",
+        )
+    ]
+
+
+@dataclass(frozen=True)
+class Benchmark:
+    name: str  # also the result file's name
+    script: str
+    quick: tuple[str, ...] = ()  # arguments for --quick
+    figures: Callable[[dict[str, Any]], list[Figure]] | None = None  # for a foreign format
+    timeout: float = 300.0
+
+
+BENCHMARKS = [
+    Benchmark("verify", "bench_verify.py", ("--rounds", "5", "--seconds", "0.005")),
+    Benchmark("asgi", "bench_asgi.py", ("--rounds", "5", "--seconds", "0.005")),
+    Benchmark("uvicorn", "bench_uvicorn.py", ("--epochs", "1", "--rounds", "3")),
+    Benchmark("jwks", "bench_jwks.py", figures=jwks_figures),
+    Benchmark("websocket", "bench_websocket.py", figures=websocket_figures),
+]
+
+
+@dataclass
+class Outcome:
+    benchmark: Benchmark
+    exit_code: int | None  # None: not run (script absent) or timed out
+    seconds: float
+    figures: list[Figure]
+    note: str = ""
+
+    @property
+    def failed(self) -> bool:
+        """The script is there but left no fresh result."""
+        return self.note.startswith("no result")
+
+
+def run(benchmark: Benchmark, quick: bool) -> Outcome:
+    script = HERE / benchmark.script
+    if not script.exists():
+        return Outcome(benchmark, None, 0.0, [], f"{benchmark.script} not present")
+    result = RESULTS / f"{benchmark.name}.json"
+    command = [sys.executable, str(script), *(benchmark.quick if quick else ())]
+    print(f"\n=== {benchmark.script} {' '.join(command[2:])}".rstrip(), flush=True)
+    started = time.time()
+    try:
+        exit_code: int | None = subprocess.run(
+            command, cwd=ROOT, timeout=benchmark.timeout
+        ).returncode
+    except subprocess.TimeoutExpired:
+        exit_code = None
+    seconds = time.time() - started
+    if not result.exists() or result.stat().st_mtime < started:
+        note = "timed out" if exit_code is None else f"exit code {exit_code}"
+        return Outcome(benchmark, exit_code, seconds, [], f"no result ({note})")
+    try:
+        data = json.loads(result.read_text())
+        if benchmark.figures is not None and "figures" not in data:
+            figures = benchmark.figures(data)
+        else:
+            figures = [Figure.from_dict(item) for item in data["figures"]]
+    except (ValueError, KeyError, TypeError) as exc:  # another author's format changed
+        note = f"no result (unreadable {result.name}: {type(exc).__name__} {exc})"
+        return Outcome(benchmark, exit_code, seconds, [], note)
+    return Outcome(benchmark, exit_code, seconds, figures)
+
+
+def invocation() -> str:
+    if os.environ.get("MAKELEVEL"):
+        return "make bench"
+    return " ".join([".venv/bin/python", *sys.argv]) if sys.argv else "run_all.py"
+
+
+def markdown(outcomes: list[Outcome], env: dict[str, Any], load_before: list[float]) -> str:
+    figures = [figure for outcome in outcomes for figure in outcome.figures]
+    targets = [f for f in figures if f.target is not None and f.target.op != "range"]
+    met = sum(1 for f in targets if f.status == "met")
+    dirty = " with local changes" if env["worktree_dirty"] else ""
+    lines = [
+        f"Measured with `{invocation()}` on {env['time_utc']}, commit {env['commit']}{dirty};"
+        f" Python {env['python']}, {env['cpus']} CPUs, load average"
+        f" {load_before[0]:.2f} before and {env['load_average'][0]:.2f} after.",
+        "Every figure is measured side by side in one run: candidates interleaved in rounds,"
+        " medians of per-round paired ratios (or differences), so the machine's speed cancels"
+        " out. `ref.` ranges are what a peer library is expected to measure, not our targets.",
+        "",
+        table(figures, markdown=True),
+        "",
+        f"Targets met: {met} of {len(targets)}.",
+    ]
+    for outcome in outcomes:
+        if outcome.note:
+            lines.append(f"- {outcome.benchmark.script}: {outcome.note}")
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="short runs of our benchmarks")
+    parser.add_argument("--only", nargs="+", choices=[b.name for b in BENCHMARKS])
+    parser.add_argument("--strict", action="store_true", help="exit 1 when a target is not met")
+    args = parser.parse_args()
+
+    started = time.time()
+    load_before = [round(load, 2) for load in os.getloadavg()]
+    selected = [b for b in BENCHMARKS if not args.only or b.name in args.only]
+    outcomes = [run(benchmark, args.quick) for benchmark in selected]
+    env = environment()
+
+    figures = [figure for outcome in outcomes for figure in outcome.figures]
+    print(f"\n=== summary ({time.time() - started:.0f} s)\n")
+    print(table(figures))
+    for outcome in outcomes:
+        if outcome.note:
+            print(f"{outcome.benchmark.script}: {outcome.note}")
+
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    # A smoke test or a partial run never replaces the full run's summary.
+    stem = "summary.partial" if args.quick or args.only else "summary"
+    summary = {
+        "command": invocation(),
+        "quick": args.quick,
+        "seconds": round(time.time() - started, 1),
+        "load_average_before": load_before,
+        "environment": env,
+        "benchmarks": [
+            {
+                "name": o.benchmark.name,
+                "script": o.benchmark.script,
+                "exit_code": o.exit_code,
+                "seconds": round(o.seconds, 1),
+                "note": o.note,
+            }
+            for o in outcomes
+        ],
+        "figures": [figure.as_dict() for figure in figures],
+    }
+    (RESULTS / f"{stem}.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n")
+    (RESULTS / f"{stem}.md").write_text(markdown(outcomes, env, load_before))
+    print(f"\nwrote {(RESULTS / stem).relative_to(ROOT)}.md and .json")
+
+    failed = any(outcome.failed for outcome in outcomes)
+    missed = any(figure.status == "NOT MET" for figure in figures)
+    sys.exit(1 if failed or (args.strict and missed) else 0)
+
+
+if __name__ == "__main__":
+    main()
