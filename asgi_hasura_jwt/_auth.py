@@ -14,14 +14,13 @@ from ._cache import TokenCache, VerifiedToken
 from ._config import JWTConfig, TokenLocation
 from ._errors import AccessDenied, AuthError, InvalidHeaders, InvalidJWT
 from ._keys import KeySource
-from ._request import RequestHeaders
+from ._request import SECRET_HEADER_NAMES, RequestHeaders
 from ._roles import ROLE, select_role, session_variables
 from ._session import Session
 from ._token import DEFAULT_MAX_TOKEN_BYTES, ParsedToken, parse_token
 from ._types import Clock
 from ._verify import TokenVerifier, check_times
 
-_SECRET_HEADER_NAMES = (b"x-hasura-admin-secret", b"x-hasura-access-key")
 MISSING_TOKEN = "Missing 'Authorization' or 'Cookie' header in JWT authentication mode"  # noqa: S105
 DEFAULT_CACHE_ENTRIES = 1024
 DEFAULT_CACHE_BYTES = 4 * 1024 * 1024
@@ -95,7 +94,7 @@ class Authenticator:
             return None
         authorization = role = None
         # A secret header means the admin-secret rules (2.1), which only `authenticate` runs.
-        deferred = _SECRET_HEADER_NAMES if self._admin_secret is not None else ()
+        deferred = SECRET_HEADER_NAMES if self._admin_secret is not None else ()
         for name, value in headers:
             if name == b"authorization":
                 if authorization is not None:

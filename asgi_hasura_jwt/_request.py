@@ -14,6 +14,7 @@ from ._errors import InvalidHeaders
 
 _ADMIN_SECRET = b"x-hasura-admin-secret"
 _ACCESS_KEY = b"x-hasura-access-key"
+SECRET_HEADER_NAMES = (_ADMIN_SECRET, _ACCESS_KEY)
 _HASURA_PREFIX = b"x-hasura-"
 _AUTHORIZATION = b"authorization"
 _COOKIE = b"cookie"
