@@ -14,6 +14,7 @@ from ._errors import (
 from ._jwks import JWKSStatus
 from ._middleware import HasuraJWTMiddleware
 from ._session import Session, get_session
+from ._settings import Settings
 
 __version__ = "0.1.0"
 
@@ -30,6 +31,7 @@ __all__ = [
     "JWKSStatus",
     "MissingRoleClaims",
     "Session",
+    "Settings",
     "__version__",
     "get_session",
 ]

@@ -14,16 +14,15 @@ from ._cache import TokenCache, VerifiedToken
 from ._config import JWTConfig, TokenLocation
 from ._errors import AccessDenied, AuthError, InvalidHeaders, InvalidJWT
 from ._keys import KeySource
+from ._options import DEFAULT_CACHE_BYTES, DEFAULT_CACHE_ENTRIES, DEFAULT_MAX_TOKEN_BYTES
 from ._request import SECRET_HEADER_NAMES, RequestHeaders
 from ._roles import ROLE, select_role, session_variables
 from ._session import Session
-from ._token import DEFAULT_MAX_TOKEN_BYTES, ParsedToken, parse_token
+from ._token import ParsedToken, parse_token
 from ._types import Clock
 from ._verify import TokenVerifier, check_times
 
 MISSING_TOKEN = "Missing 'Authorization' or 'Cookie' header in JWT authentication mode"  # noqa: S105
-DEFAULT_CACHE_ENTRIES = 1024
-DEFAULT_CACHE_BYTES = 4 * 1024 * 1024
 
 # A token as the pre-match saw it: verified before (for some config), parsed now, or unreadable.
 Candidate = VerifiedToken | ParsedToken | InvalidJWT

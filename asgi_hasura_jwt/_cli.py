@@ -35,6 +35,7 @@ from ._config import JWTConfig, parse_configs
 from ._errors import AuthError, ConfigError, InvalidJWT, as_auth_error
 from ._jwks import KeySources, RemoteKeySet
 from ._keys import HMAC_MIN_BYTES, MIN_RSA_BITS, hmac_key
+from ._options import DEFAULT_JWKS_OPTIONS
 from ._session import Session
 from ._token import parse_token
 
@@ -224,7 +225,7 @@ async def _authenticate(
     configs: Sequence[JWTConfig], headers: list[tuple[bytes, bytes]], args: argparse.Namespace
 ) -> tuple[Session | AuthError, list[RemoteKeySet]]:
     async with httpx.AsyncClient() as client:
-        key_sources = KeySources(http_client=client)
+        key_sources = KeySources(DEFAULT_JWKS_OPTIONS, http_client=client)
         now = args.at
         authenticator = Authenticator(
             configs,

@@ -29,6 +29,7 @@ from ._config import JWTConfig
 from ._errors import ConfigError, InvalidJWT, JWKSStartupError
 from ._expiry import ExpiryParseError, expiry_from_headers
 from ._keys import KeySource, StaticKeys, VerificationKey, key_from_jwk
+from ._options import DEFAULT_JWKS_OPTIONS, MAX_JWKS_BYTES, JWKSOptions, count
 from ._strict import StrictDecodeError, loads
 
 logger = logging.getLogger("asgi_hasura_jwt.jwks")
@@ -90,14 +91,6 @@ class _InFlight:
         self.ok: bool | None = None  # None: the task running it was cancelled
 
 
-def _seconds(name: str, value: Any, *, positive: bool) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise ConfigError(f"{name} must be a number of seconds")
-    if value < 0 or (positive and value == 0):
-        raise ConfigError(f"{name} must be {'positive' if positive else 'zero or more'}")
-    return float(value)
-
-
 def _display_url(url: httpx.URL) -> str:
     return str(url.copy_with(username=url.username, password=_MASK)) if url.password else str(url)
 
@@ -105,22 +98,17 @@ def _display_url(url: httpx.URL) -> str:
 class RemoteKeySet:
     """The keys of one ``jwk_url``, refreshed on Hasura's schedule with our fixes (spec 4.3).
 
-    Options are validated here (`ConfigError`). `run` is the lifespan-owned refresher; without
-    it, `keys_for` fetches on demand. Either way one fetch at most is in flight.
+    `run` is the lifespan-owned refresher; without it, `keys_for` fetches on demand. Either way
+    one fetch at most is in flight.
     """
 
     def __init__(
         self,
         url: str,
+        options: JWKSOptions = DEFAULT_JWKS_OPTIONS,
         *,
-        min_refresh_interval: float = 1.0,
-        fallback_max_age: float | None = 600.0,
-        retry_interval: float = 60.0,
-        kid_cooldown: float = 30.0,
-        fetch_timeout: float = 5.0,
-        required_at_startup: bool = True,
         http_client: httpx.AsyncClient | None = None,
-        max_bytes: int = 1 << 20,
+        max_bytes: int = MAX_JWKS_BYTES,
         clock: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], float] = time.time,
         sleep: Callable[[float], Awaitable[None]] = anyio.sleep,
@@ -133,29 +121,19 @@ class RemoteKeySet:
             raise ConfigError("jwk_url must be an http:// or https:// URL with a host")
         self._url = parsed
         self.url = _display_url(parsed)
-        self._min_interval = _seconds(
-            "jwks_min_refresh_interval", min_refresh_interval, positive=True
-        )
-        self._fallback_max_age = (
-            None
-            if fallback_max_age is None
-            else _seconds("jwks_fallback_max_age", fallback_max_age, positive=False)
-        )
-        self._retry_interval = _seconds("jwks_retry_interval", retry_interval, positive=True)
-        self._kid_cooldown = _seconds("jwks_kid_cooldown", kid_cooldown, positive=False)
-        self._fetch_timeout = _seconds("jwks_fetch_timeout", fetch_timeout, positive=True)
-        if isinstance(max_bytes, bool) or not isinstance(max_bytes, int) or max_bytes <= 0:
-            raise ConfigError("the JWKS size limit must be a positive number of bytes")
-        if http_client is not None and not isinstance(http_client, httpx.AsyncClient):
-            raise ConfigError("http_client must be an httpx.AsyncClient")
-        self._required_at_startup = bool(required_at_startup)
+        self._min_interval = options.min_refresh_interval
+        self._fallback_max_age = options.fallback_max_age
+        self._retry_interval = options.retry_interval
+        self._kid_cooldown = options.kid_cooldown
+        self._fetch_timeout = options.fetch_timeout
+        self._required_at_startup = options.required_at_startup
         self._owns_client = http_client is None
         # Made here, not on the event loop: building a client loads the CA bundle, which
         # blocks for tens of milliseconds.
         self._client: httpx.AsyncClient | None = (
             http_client if http_client is not None else self._new_client()
         )
-        self._max_bytes = max_bytes
+        self._max_bytes = count("max_bytes", max_bytes, positive=True)
         self._clock = clock
         self._wall_clock = wall_clock
         self._sleep = sleep
@@ -594,11 +572,13 @@ class KeySources:
     """The key source of each config: its static key, or the one `RemoteKeySet` of its URL.
 
     Configs that share a ``jwk_url`` share its key set, and so its fetches and schedule.
-    ``remote_options`` are `RemoteKeySet`'s keyword arguments.
     """
 
-    def __init__(self, **remote_options: Any) -> None:
-        self._remote_options = remote_options
+    def __init__(
+        self, options: JWKSOptions, *, http_client: httpx.AsyncClient | None = None
+    ) -> None:
+        self._options = options
+        self._http_client = http_client
         self.remote: dict[str, RemoteKeySet] = {}
 
     def __call__(self, config: JWTConfig) -> KeySource:
@@ -608,6 +588,6 @@ class KeySources:
         key_set = self.remote.get(config.jwk_url)
         if key_set is None:
             key_set = self.remote[config.jwk_url] = RemoteKeySet(
-                config.jwk_url, **self._remote_options
+                config.jwk_url, self._options, http_client=self._http_client
             )
         return key_set

@@ -2,92 +2,61 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Collection, Mapping
 from typing import Any
 
-import httpx
-
-from ._auth import DEFAULT_CACHE_BYTES, DEFAULT_CACHE_ENTRIES, Authenticator
-from ._config import optional_setting, parse_configs
+from ._auth import Authenticator
 from ._errors import ConfigError, as_auth_error
-from ._http import ErrorHook, respond
+from ._http import respond
 from ._jwks import JWKSStatus, KeySources
 from ._lifespan import handle_lifespan
 from ._session import SCOPE_KEY
-from ._token import DEFAULT_MAX_TOKEN_BYTES
-from ._types import ASGIApp, Clock, Receive, Scope, Send
+from ._settings import Settings
+from ._types import ASGIApp, Receive, Scope, Send
 from ._websocket import WebSocketAuth
 
 
 class HasuraJWTMiddleware:
     """Authenticate ``http`` and ``websocket`` scopes like Hasura's JWT mode.
 
-    All configuration is parsed and validated here; `ConfigError` (a ``ValueError``) is raised
-    for any problem. ``None`` means "read the environment" for ``jwt_secret``,
-    ``admin_secret`` and ``unauthorized_role``.
+    ``options`` are `Settings`' keyword arguments; or pass ``settings=`` built beforehand (one
+    or the other). Everything is parsed and validated here at the latest; `ConfigError` (a
+    ``ValueError``) is raised for any problem. ``None`` means "read the environment" for
+    ``jwt_secret``, ``admin_secret`` and ``unauthorized_role``.
     """
 
-    def __init__(
-        self,
-        app: ASGIApp,
-        *,
-        jwt_secret: Any = None,
-        admin_secret: str | None = None,
-        unauthorized_role: str | None = None,
-        jwks_min_refresh_interval: float = 1.0,
-        jwks_fallback_max_age: float | None = 600.0,
-        jwks_retry_interval: float = 60.0,
-        jwks_kid_cooldown: float = 30.0,
-        jwks_fetch_timeout: float = 5.0,
-        jwks_required_at_startup: bool = True,
-        http_client: httpx.AsyncClient | None = None,
-        public_paths: Collection[str] = (),
-        errors_as_200: bool = False,
-        on_error: ErrorHook | None = None,
-        authorized_parties: Collection[str] | None = None,
-        require_azp: bool = False,
-        allowed_origins: Collection[str] = (),
-        max_token_bytes: int = DEFAULT_MAX_TOKEN_BYTES,
-        token_cache_size: int = DEFAULT_CACHE_ENTRIES,
-        token_cache_bytes: int = DEFAULT_CACHE_BYTES,
-        clock: Clock = time.time,
-        environ: Mapping[str, str] | None = None,
-    ) -> None:
+    def __init__(self, app: ASGIApp, *, settings: Settings | None = None, **options: Any) -> None:
+        if settings is None:
+            settings = Settings(**options)
+        elif options:
+            raise ConfigError(
+                f"settings: pass either settings= or options, not both (got {sorted(options)})"
+            )
+        elif not isinstance(settings, Settings):
+            raise ConfigError(f"settings: expected Settings, got {type(settings).__name__}")
         self.app = app
-        configs = parse_configs(jwt_secret, environ)
-        if isinstance(authorized_parties, str):
-            raise ConfigError("authorized_parties: expected a collection of origins, not a string")
-        key_sources = KeySources(
-            min_refresh_interval=jwks_min_refresh_interval,
-            fallback_max_age=jwks_fallback_max_age,
-            retry_interval=jwks_retry_interval,
-            kid_cooldown=jwks_kid_cooldown,
-            fetch_timeout=jwks_fetch_timeout,
-            required_at_startup=jwks_required_at_startup,
-            http_client=http_client,
-        )
+        key_sources = KeySources(settings.jwks, http_client=settings.http_client)
         self._authenticator = Authenticator(
-            configs,
+            settings.configs,
             key_sources,
-            admin_secret=optional_setting(admin_secret, "HASURA_GRAPHQL_ADMIN_SECRET", environ),
-            unauthorized_role=optional_setting(
-                unauthorized_role, "HASURA_GRAPHQL_UNAUTHORIZED_ROLE", environ
-            ),
-            authorized_parties=authorized_parties,
-            require_azp=require_azp,
-            max_token_bytes=max_token_bytes,
-            cache_entries=token_cache_size,
-            cache_bytes=token_cache_bytes,
-            clock=clock,
+            admin_secret=settings.admin_secret,
+            unauthorized_role=settings.unauthorized_role,
+            authorized_parties=settings.authorized_parties,
+            require_azp=settings.require_azp,
+            max_token_bytes=settings.max_token_bytes,
+            cache_entries=settings.token_cache_size,
+            cache_bytes=settings.token_cache_bytes,
+            clock=settings.clock,
         )
         self._remote_key_sets = list(key_sources.remote.values())
-        self._exact_public = frozenset(path for path in public_paths if not path.endswith("*"))
-        self._public_prefixes = tuple(path[:-1] for path in public_paths if path.endswith("*"))
-        self._errors_as_200 = errors_as_200
-        self._on_error = on_error
+        self._exact_public = settings.public_exact
+        self._public_prefixes = settings.public_prefixes
+        self._errors_as_200 = settings.errors_as_200
+        self._on_error = settings.on_error
         self._websocket = WebSocketAuth(
-            app, self._authenticator, allowed_origins=allowed_origins, clock=clock
+            app,
+            self._authenticator,
+            allowed_origins=settings.allowed_origins,
+            clock=settings.clock,
         )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

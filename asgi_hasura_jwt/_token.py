@@ -10,9 +10,9 @@ from __future__ import annotations
 from typing import Any, NamedTuple
 
 from ._errors import InvalidJWT
+from ._options import DEFAULT_MAX_TOKEN_BYTES
 from ._strict import StrictDecodeError, b64url_decode, loads
 
-DEFAULT_MAX_TOKEN_BYTES = 16 * 1024
 _TIME_CLAIMS = ("exp", "nbf", "iat")
 _STRING_CLAIMS = ("iss", "sub")
 _TIME_LIMIT = 2**63

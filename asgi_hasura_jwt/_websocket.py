@@ -11,7 +11,7 @@ import contextlib
 import json
 import re
 import time
-from collections.abc import Collection, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -19,7 +19,8 @@ import anyio
 
 from . import _strict
 from ._deadlines import Deadline
-from ._errors import AuthError, ConfigError, as_auth_error
+from ._errors import AuthError, as_auth_error
+from ._origins import cookies_trusted
 from ._session import SCOPE_KEY
 from ._types import ASGIApp, Clock, Message, Receive, Scope, Send
 
@@ -43,10 +44,6 @@ INIT_FAILED_PREFIX = "4400: Connection initialization failed: "
 # headers that no HTTP request could carry are dropped rather than handed to section 2.
 _HEADER_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _UNSAFE_VALUE = re.compile(r"[\r\n\x00]")
-_ORIGIN = re.compile(
-    r"(?P<scheme>[a-z][a-z0-9+.-]*)://(?P<host>[^\s/?#@:\[\]]+|\[[0-9a-f:.]+\])(?::(?P<port>\d+))?"
-)
-_DEFAULT_PORTS = {"http": "80", "https": "443", "ws": "80", "wss": "443"}
 
 
 class WebSocketClosedError(OSError):
@@ -89,9 +86,9 @@ _BEFORE_INIT = frozenset({"connection_init", "ping", "pong"})
 class WebSocketAuth:
     """Authenticates ``websocket`` scopes for the middleware (spec 5); built once.
 
-    ``allowed_origins`` lists origins (``https://app.example.com``) whose upgrade requests may
-    authenticate with cookies besides same-host ones; a malformed entry raises `ConfigError`.
-    ``max_init_bytes`` bounds a ``connection_init`` frame (spec 7.3).
+    ``allowed_origins`` holds normalised origins (`Settings` validates them) whose upgrade
+    requests may authenticate with cookies besides same-host ones. ``max_init_bytes`` bounds a
+    ``connection_init`` frame (spec 7.3).
     """
 
     def __init__(
@@ -99,7 +96,7 @@ class WebSocketAuth:
         app: ASGIApp,
         authenticator: Authenticator,
         *,
-        allowed_origins: Collection[str] = (),
+        allowed_origins: frozenset[str] = frozenset(),
         clock: Clock = time.time,
         max_init_bytes: int = DEFAULT_MAX_INIT_BYTES,
     ) -> None:
@@ -107,13 +104,7 @@ class WebSocketAuth:
         self.authenticator = authenticator
         self.clock = clock
         self.max_init_bytes = max_init_bytes
-        allowed = set()
-        for origin in allowed_origins:
-            normalised = _normalise_origin(origin)
-            if normalised is None:
-                raise ConfigError(f"allowed_origins: not a scheme://host[:port] origin: {origin!r}")
-            allowed.add(normalised[0])
-        self.allowed_origins = frozenset(allowed)
+        self.allowed_origins = allowed_origins
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         # Only this middleware may put a session in the scope; a GraphQL socket has none until
@@ -150,25 +141,9 @@ class WebSocketAuth:
         another site (spec 5, cross-site websocket hijacking).
         """
         headers: list[tuple[bytes, bytes]] = [(name, value) for name, value in scope["headers"]]
-        if self._cookies_trusted(headers):
+        if cookies_trusted(headers, self.allowed_origins):
             return headers
         return [(name, value) for name, value in headers if name != b"cookie"]
-
-    def _cookies_trusted(self, headers: Sequence[tuple[bytes, bytes]]) -> bool:
-        origins = [value for name, value in headers if name == b"origin"]
-        if not origins:
-            return True  # not a browser: nobody else's cookies can ride along
-        if len(origins) > 1:
-            return False
-        # "null" (sandboxed or opaque origins) does not parse: cross-site.
-        origin = _normalise_origin(origins[0].decode("latin-1"))
-        if origin is None:
-            return False
-        serialised, host = origin
-        if serialised in self.allowed_origins:
-            return True
-        hosts = [value for name, value in headers if name == b"host"]
-        return len(hosts) == 1 and hosts[0].decode("latin-1").lower() == host
 
 
 class _Connection:
@@ -389,19 +364,6 @@ def _header_bytes(value: str) -> bytes:
         return value.encode("latin-1")
     except UnicodeEncodeError:
         return value.encode("utf-8", "surrogatepass")
-
-
-def _normalise_origin(origin: str) -> tuple[str, str] | None:
-    """``(scheme://host[:port], host[:port])`` lower-cased with the default port dropped, or
-    ``None`` for anything that is not a tuple origin (``null`` included; RFC 6454 section 6.2).
-    """
-    match = _ORIGIN.fullmatch(origin.lower())
-    if match is None:
-        return None
-    scheme, host, port = match.group("scheme", "host", "port")
-    if port is not None and port != _DEFAULT_PORTS.get(scheme):
-        host = f"{host}:{port}"
-    return f"{scheme}://{host}", host
 
 
 def _dumps(value: object) -> str:

@@ -12,7 +12,7 @@ from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel
 
-from asgi_hasura_jwt import HasuraJWTMiddleware, Session, get_session
+from asgi_hasura_jwt import HasuraJWTMiddleware, Session, Settings, get_session
 
 
 class ErrorExtensions(BaseModel):
@@ -58,13 +58,15 @@ HasuraSession = Annotated[Session, Depends(hasura_session)]
 
 def create_app(**options: Any) -> FastAPI:
     """``options`` go to the middleware; without ``jwt_secret`` it reads the environment."""
+    # The docs themselves carry no token. Validated now, not when FastAPI builds its middleware
+    # at the first event (where a server may swallow the error and answer 500s).
+    public = ["/docs", "/docs/oauth2-redirect", "/openapi.json"]
+    settings = Settings(public_paths=public, **options)
     app = FastAPI(title="asgi_hasura_jwt with FastAPI")
 
     @app.get("/me", responses=AUTH_RESPONSES)
     async def me(session: HasuraSession) -> dict[str, str]:
         return dict(session)
 
-    # The docs themselves carry no token.
-    public = ["/docs", "/docs/oauth2-redirect", "/openapi.json"]
-    app.add_middleware(HasuraJWTMiddleware, public_paths=public, **options)
+    app.add_middleware(HasuraJWTMiddleware, settings=settings)
     return app

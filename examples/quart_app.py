@@ -9,11 +9,12 @@ from typing import Any
 
 from quart import Quart, request
 
-from asgi_hasura_jwt import HasuraJWTMiddleware, get_session
+from asgi_hasura_jwt import HasuraJWTMiddleware, Settings, get_session
 
 
 def create_app(**options: Any) -> Quart:
     """``options`` go to the middleware; without ``jwt_secret`` it reads the environment."""
+    settings = Settings(**options)  # a bad config stops the factory, so the server never starts
     app = Quart(__name__)
 
     @app.get("/me")
@@ -23,5 +24,5 @@ def create_app(**options: Any) -> Quart:
         return {"role": session.role, "session": dict(session)}
 
     # Quart types its ASGI callables with TypedDicts, which mypy does not match to Mapping.
-    app.asgi_app = HasuraJWTMiddleware(app.asgi_app, **options)  # type: ignore[assignment, arg-type]
+    app.asgi_app = HasuraJWTMiddleware(app.asgi_app, settings=settings)  # type: ignore[assignment, arg-type]
     return app

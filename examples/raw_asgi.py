@@ -9,7 +9,7 @@ import json
 from collections.abc import MutableMapping
 from typing import Any
 
-from asgi_hasura_jwt import HasuraJWTMiddleware, get_session
+from asgi_hasura_jwt import HasuraJWTMiddleware, Settings, get_session
 
 
 async def app(scope: MutableMapping[str, Any], receive: Any, send: Any) -> None:
@@ -31,4 +31,5 @@ async def app(scope: MutableMapping[str, Any], receive: Any, send: Any) -> None:
 
 def create_app(**options: Any) -> HasuraJWTMiddleware:
     """``options`` go to the middleware; without ``jwt_secret`` it reads the environment."""
-    return HasuraJWTMiddleware(app, **options)
+    # Settings first, as in every recipe: the whole configuration is checked before serving.
+    return HasuraJWTMiddleware(app, settings=Settings(**options))

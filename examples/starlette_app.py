@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from asgi_hasura_jwt import HasuraJWTMiddleware, get_session
+from asgi_hasura_jwt import HasuraJWTMiddleware, Settings, get_session
 
 
 async def me(request: Request) -> JSONResponse:
@@ -29,8 +29,11 @@ async def health(request: Request) -> JSONResponse:
 
 def create_app(**options: Any) -> Starlette:
     """``options`` go to the middleware; without ``jwt_secret`` it reads the environment."""
+    # Validated now: Starlette builds its middleware only at the first event, where a server
+    # may swallow a bad HASURA_GRAPHQL_JWT_SECRET and answer every request with a 500.
+    # Health checks carry no token: a public path gets no session and no check.
+    settings = Settings(public_paths=["/healthz"], **options)
     return Starlette(
         routes=[Route("/me", me), Route("/healthz", health)],
-        # Health checks carry no token: a public path gets no session and no check.
-        middleware=[Middleware(HasuraJWTMiddleware, public_paths=["/healthz"], **options)],
+        middleware=[Middleware(HasuraJWTMiddleware, settings=settings)],
     )

@@ -19,7 +19,7 @@ import strawberry
 from strawberry.asgi import GraphQL
 from strawberry.scalars import JSON
 
-from asgi_hasura_jwt import HasuraJWTMiddleware, Session, get_session
+from asgi_hasura_jwt import HasuraJWTMiddleware, Session, Settings, get_session
 
 
 def session_of(info: strawberry.Info) -> Session:
@@ -65,4 +65,5 @@ schema = strawberry.Schema(query=Query, subscription=Subscription)
 
 def create_app(**options: Any) -> HasuraJWTMiddleware:
     """``options`` go to the middleware; without ``jwt_secret`` it reads the environment."""
-    return HasuraJWTMiddleware(GraphQL(schema, graphql_ide=None), **options)
+    settings = Settings(**options)  # checked before the GraphQL app is built
+    return HasuraJWTMiddleware(GraphQL(schema, graphql_ide=None), settings=settings)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
 import math
 import socket
@@ -19,7 +20,9 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from joserfc.jwk import ECKey, OKPKey, RSAKey
 from joserfc.jws import JWSRegistry
 
+from asgi_hasura_jwt._jwks import RemoteKeySet
 from asgi_hasura_jwt._keys import VerificationKey
+from asgi_hasura_jwt._options import JWKSOptions
 
 WALL_START = 1_700_000_000.0
 
@@ -220,3 +223,10 @@ def unused_port() -> int:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
         return port
+
+
+def remote_key_set(url: str, **options: Any) -> RemoteKeySet:
+    """A `RemoteKeySet`; ``options`` mix `JWKSOptions` fields and `RemoteKeySet` arguments."""
+    fields = {field.name for field in dataclasses.fields(JWKSOptions)}
+    jwks = JWKSOptions(**{name: options.pop(name) for name in list(options) if name in fields})
+    return RemoteKeySet(url, jwks, **options)

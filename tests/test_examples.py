@@ -4,8 +4,12 @@ a websocket client for the subscription recipe)."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -22,6 +26,7 @@ from .servers import serve
 
 pytestmark = pytest.mark.network
 
+ROOT = Path(__file__).resolve().parent.parent
 CONFIG = {"type": "HS256", "key": HMAC_SECRET}
 MISSING = {
     "errors": [
@@ -138,3 +143,32 @@ async def test_strawberry_recipe(keys: dict[str, SigningKey]) -> None:
     first = ticks[0]["data"]["session"]
     assert first["session"] == {"x-hasura-user-id": "user-1", "x-hasura-role": "user"}
     assert 0 < first["secondsLeft"] <= 2
+
+
+RECIPES = [
+    "starlette_app",
+    "fastapi_app",
+    "quart_app",
+    "raw_asgi",
+    "strawberry_subscriptions",
+]
+
+
+@pytest.mark.parametrize("recipe", RECIPES)
+def test_a_bad_secret_stops_the_recipe_at_startup(recipe: str) -> None:
+    # uvicorn's default `--lifespan auto` swallows an error raised while Starlette builds its
+    # middleware lazily; every factory builds `Settings` first, so the server never starts.
+    environ = {
+        **os.environ,
+        # the README's recipe line as a new user might fill it: a key that is too short
+        "HASURA_GRAPHQL_JWT_SECRET": '{"type":"HS256","key":"sixteen-chars!!!"}',
+    }
+    environ.pop("HASURA_GRAPHQL_JWT_SECRETS", None)
+    command = [sys.executable, "-m", "uvicorn", "--factory", f"examples.{recipe}:create_app"]
+    command += ["--host", "127.0.0.1", "--port", "0"]
+    done = subprocess.run(
+        command, env=environ, capture_output=True, text=True, timeout=60, cwd=ROOT, check=False
+    )
+    assert done.returncode != 0
+    assert "Application startup complete" not in done.stderr
+    assert "Invalid JWK: Key size too small; should be atleast 32 characters" in done.stderr

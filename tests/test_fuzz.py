@@ -26,7 +26,6 @@ from hypothesis import strategies as st
 
 from asgi_hasura_jwt._config import TokenLocation
 from asgi_hasura_jwt._errors import InvalidHeaders, InvalidJWT
-from asgi_hasura_jwt._jwks import RemoteKeySet
 from asgi_hasura_jwt._keys import StaticKeys, VerificationKey, key_from_config, key_from_jwk
 from asgi_hasura_jwt._request import RequestHeaders
 from asgi_hasura_jwt._strict import StrictDecodeError, b64url_decode, loads
@@ -45,6 +44,7 @@ from .conftest import (
     payload,
     pem_public,
 )
+from .jwks_helpers import remote_key_set
 
 FUZZ = settings(
     max_examples=300,
@@ -544,7 +544,7 @@ async def test_one_malformed_jwks_entry_does_not_sink_the_set() -> None:
     document = {"keys": [{**good, "kid": "odd", "alg": ["ES256"]}, good]}
     transport = httpx.MockTransport(lambda request: httpx.Response(200, json=document))
     async with httpx.AsyncClient(transport=transport) as client:
-        key_set = RemoteKeySet("https://issuer.test/jwks.json", http_client=client)
+        key_set = remote_key_set("https://issuer.test/jwks.json", http_client=client)
         usable = await key_set.keys_for(None)
     assert [key.kid for key in usable] == ["ES256"]
 

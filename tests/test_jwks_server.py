@@ -15,12 +15,12 @@ from joserfc.jwk import RSAKey
 from joserfc.jws import JWSRegistry
 
 from asgi_hasura_jwt import HasuraJWTMiddleware
-from asgi_hasura_jwt._jwks import RemoteKeySet
 
 from .jwks_helpers import (
     Endpoint,
     b64url,
     loopback_server,
+    remote_key_set,
     rs256_token,
     rsa_jwk,
     rsa_private,
@@ -42,7 +42,7 @@ def router(endpoints: dict[str, Endpoint]) -> Any:
 async def test_keys_are_ready_right_after_startup() -> None:
     endpoint = Endpoint()
     async with loopback_server(endpoint.asgi) as (base, _):
-        keys = RemoteKeySet(f"{base}/jwks")
+        keys = remote_key_set(f"{base}/jwks")
         async with anyio.create_task_group() as task_group:
             await task_group.start(keys.run)
             assert keys.status().ready
@@ -64,7 +64,7 @@ async def test_refresh_counts_follow_the_expiry_headers() -> None:
         path: Endpoint(headers={"Cache-Control": value}) for path, value in variants.items()
     }
     async with loopback_server(router(endpoints)) as (base, _):
-        key_sets = [RemoteKeySet(base + path) for path in variants]
+        key_sets = [remote_key_set(base + path) for path in variants]
         async with anyio.create_task_group() as task_group:
             for keys in key_sets:
                 await task_group.start(keys.run)
@@ -86,7 +86,7 @@ async def test_refresh_counts_follow_the_expiry_headers() -> None:
 async def test_rotation_is_picked_up_without_waiting_for_the_schedule() -> None:
     endpoint = Endpoint([rsa_jwk("k0")], headers={"Cache-Control": "max-age=300"})
     async with loopback_server(endpoint.asgi) as (base, _):
-        keys = RemoteKeySet(f"{base}/jwks", min_refresh_interval=0.2)
+        keys = remote_key_set(f"{base}/jwks", min_refresh_interval=0.2)
         async with anyio.create_task_group() as task_group:
             await task_group.start(keys.run)
             endpoint.document = {"keys": [rsa_jwk("k1", index=1), rsa_jwk("k0")]}
@@ -103,7 +103,7 @@ async def test_rotation_is_picked_up_without_waiting_for_the_schedule() -> None:
 async def test_a_storm_of_random_kids_causes_at_most_one_refetch() -> None:
     endpoint = Endpoint(headers={"Cache-Control": "max-age=300"})
     async with loopback_server(endpoint.asgi) as (base, _):
-        keys = RemoteKeySet(f"{base}/jwks", min_refresh_interval=0.2)
+        keys = remote_key_set(f"{base}/jwks", min_refresh_interval=0.2)
         async with anyio.create_task_group() as task_group:
             await task_group.start(keys.run)
             await anyio.sleep(0.25)  # past the floor, so the storm may refetch once
@@ -122,7 +122,7 @@ async def test_a_storm_of_random_kids_causes_at_most_one_refetch() -> None:
 async def test_known_keys_keep_working_while_the_endpoint_is_down(outage: str) -> None:
     endpoint = Endpoint(headers={"Cache-Control": "no-cache"})
     async with loopback_server(endpoint.asgi) as (base, _):
-        keys = RemoteKeySet(f"{base}/jwks", fetch_timeout=0.3, min_refresh_interval=0.3)
+        keys = remote_key_set(f"{base}/jwks", fetch_timeout=0.3, min_refresh_interval=0.3)
         async with anyio.create_task_group() as task_group:
             await task_group.start(keys.run)
             if outage == "500":
@@ -161,7 +161,7 @@ async def test_known_keys_keep_working_while_the_endpoint_is_down(outage: str) -
 async def test_without_lifespan_the_first_requests_share_one_fetch() -> None:
     endpoint = Endpoint(headers={"Cache-Control": "max-age=1"})
     async with loopback_server(endpoint.asgi) as (base, _):
-        keys = RemoteKeySet(f"{base}/jwks", fetch_timeout=0.3)
+        keys = remote_key_set(f"{base}/jwks", fetch_timeout=0.3)
         results: list[bool] = []
 
         async def request() -> None:
@@ -190,7 +190,7 @@ async def test_without_lifespan_the_first_requests_share_one_fetch() -> None:
 async def test_shutdown_cancels_the_refresher_and_leaks_nothing() -> None:
     endpoint = Endpoint(headers={"Cache-Control": "max-age=1"})
     async with loopback_server(endpoint.asgi) as (base, server):
-        keys = RemoteKeySet(f"{base}/jwks")
+        keys = remote_key_set(f"{base}/jwks")
         tasks_before = len(asyncio.all_tasks())
         async with anyio.create_task_group() as task_group:
             await task_group.start(keys.run)

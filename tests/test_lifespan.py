@@ -16,7 +16,14 @@ import pytest
 from asgi_hasura_jwt._jwks import RemoteKeySet
 from asgi_hasura_jwt._lifespan import handle_lifespan
 
-from .jwks_helpers import Endpoint, loopback_server, loopback_socket, unused_port, uvicorn_server
+from .jwks_helpers import (
+    Endpoint,
+    loopback_server,
+    loopback_socket,
+    remote_key_set,
+    unused_port,
+    uvicorn_server,
+)
 
 URL = "https://issuer.example/jwks"
 Message = MutableMapping[str, Any]
@@ -117,7 +124,7 @@ async def chatty(scope: Any, receive: Any, send: Any) -> None:
 
 def remote_keys(endpoint: Endpoint, **options: Any) -> RemoteKeySet:
     options.setdefault("http_client", endpoint.client())
-    return RemoteKeySet(URL, **options)
+    return remote_key_set(URL, **options)
 
 
 def running(keys: RemoteKeySet) -> Any:
@@ -215,7 +222,7 @@ async def test_refresher_startup_failure_fails_startup_and_never_starts_the_app(
 @pytest.mark.asyncio
 async def test_every_key_set_is_ready_before_startup_completes() -> None:
     first, second = Endpoint(), Endpoint()
-    key_sets = [remote_keys(first), RemoteKeySet(URL + "2", http_client=second.client())]
+    key_sets = [remote_keys(first), remote_key_set(URL + "2", http_client=second.client())]
     async with lifespan(LifespanApp(), key_sets) as server:
         assert (await server.startup())["type"] == "lifespan.startup.complete"
         assert all(keys.status().ready for keys in key_sets)
@@ -264,7 +271,7 @@ async def test_the_apps_own_failures_are_forwarded(
 @pytest.mark.asyncio
 async def test_own_http_client_is_closed_at_shutdown() -> None:
     endpoint = Endpoint()
-    keys = RemoteKeySet(URL)
+    keys = remote_key_set(URL)
     keys._client = endpoint.client()  # stands for the client it creates itself
     async with lifespan(LifespanApp(), [keys]) as server:
         await server.startup()
@@ -297,7 +304,7 @@ def with_lifespan(inner: Any, key_sets: Sequence[RemoteKeySet]) -> Any:
 async def test_uvicorn_lifespan_on_with_an_app_that_does_not_support_it() -> None:
     endpoint = Endpoint()
     async with loopback_server(endpoint.asgi) as (jwks_base, _):
-        keys = RemoteKeySet(f"{jwks_base}/jwks")
+        keys = remote_key_set(f"{jwks_base}/jwks")
         app = with_lifespan(raises_on_lifespan, [keys])
         async with loopback_server(app, lifespan="on") as (base, _):
             # uvicorn has completed startup: the keys are already there.
@@ -320,7 +327,7 @@ async def test_uvicorn_startup_fails_when_the_jwks_is_unreachable(
         await anyio.lowlevel.checkpoint()
 
     url = f"http://127.0.0.1:{unused_port()}/jwks"
-    keys = RemoteKeySet(url, sleep=no_backoff, fetch_timeout=1)
+    keys = remote_key_set(url, sleep=no_backoff, fetch_timeout=1)
     app = with_lifespan(LifespanApp(), [keys])
     sock = loopback_socket()
     server = uvicorn_server(app, lifespan="on")

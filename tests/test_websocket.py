@@ -15,6 +15,7 @@ from typing import Any, cast
 import anyio
 import pytest
 
+from asgi_hasura_jwt import Settings
 from asgi_hasura_jwt._auth import Authenticator
 from asgi_hasura_jwt._deadlines import Deadline
 from asgi_hasura_jwt._errors import ConfigError, InvalidHeaders, InvalidJWT
@@ -28,6 +29,8 @@ from asgi_hasura_jwt._websocket import (
     _may_be_init,
     _payload_headers,
 )
+
+from .conftest import HMAC_SECRET
 
 pytestmark = pytest.mark.anyio
 
@@ -183,6 +186,10 @@ def guard(
 ) -> tuple[WebSocketAuth, FakeAuthenticator]:
     authenticator = FakeAuthenticator(tokens if tokens is not None else {"good": session()})
     return make_auth(socket.app, authenticator, **options), authenticator
+
+
+def settings(**options: Any) -> Settings:
+    return Settings(jwt_secret={"type": "HS256", "key": HMAC_SECRET}, environ={}, **options)
 
 
 def make_auth(app: ASGIApp, authenticator: FakeAuthenticator, **options: Any) -> WebSocketAuth:
@@ -617,7 +624,8 @@ def test_cookies_count_only_from_trusted_origins(
         headers.append((b"origin", origin))
     if host is not None:
         headers.append((b"host", host))
-    auth = make_auth(Socket().app, FakeAuthenticator(), allowed_origins=allowed)
+    normalised = settings(allowed_origins=allowed).allowed_origins
+    auth = make_auth(Socket().app, FakeAuthenticator(), allowed_origins=normalised)
     kept = auth.upgrade_headers({"headers": headers})
     assert ((b"cookie", b"token=good") in kept) is trusted
     assert (b"authorization", b"Bearer x") in kept
@@ -637,7 +645,7 @@ def test_two_origin_headers_are_cross_site() -> None:
 @pytest.mark.parametrize("origin", ["*", "app.example.com", "https://app.example.com/", "null", ""])
 def test_malformed_allowed_origin_is_a_config_error(origin: str) -> None:
     with pytest.raises(ConfigError, match="allowed_origins"):
-        make_auth(Socket().app, FakeAuthenticator(), allowed_origins=[origin])
+        settings(allowed_origins=[origin])
 
 
 async def test_cross_site_cookie_on_a_plain_websocket_is_refused() -> None:

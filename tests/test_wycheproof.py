@@ -33,7 +33,6 @@ import httpx
 import pytest
 
 from asgi_hasura_jwt._errors import ConfigError, InvalidJWT
-from asgi_hasura_jwt._jwks import RemoteKeySet
 from asgi_hasura_jwt._keys import (
     PRIVATE_MEMBERS,
     KeySource,
@@ -48,6 +47,7 @@ from asgi_hasura_jwt._token import ParsedToken, parse_token
 from asgi_hasura_jwt._verify import TokenVerifier
 
 from .conftest import HMAC_SECRET, call, middleware
+from .jwks_helpers import remote_key_set
 
 WYCHEPROOF = Path(__file__).parent / "data" / "wycheproof"
 ACCEPTED = "accepted"
@@ -389,7 +389,7 @@ async def jwks_outcome(entries: list[dict[str, Any]], jws: str) -> str:
     document = {"keys": entries}
     transport = httpx.MockTransport(lambda request: httpx.Response(200, json=document))
     async with httpx.AsyncClient(transport=transport) as client:
-        key_set = RemoteKeySet("https://issuer.test/jwks.json", http_client=client)
+        key_set = remote_key_set("https://issuer.test/jwks.json", http_client=client)
         return await signature_outcome(jws, key_set)
 
 
