@@ -383,12 +383,9 @@ def _payload_headers(payload: object) -> list[tuple[bytes, bytes]]:
 
 
 def _header_bytes(value: str) -> bytes:
-    # Section 2 reads header values as latin-1, as ASGI frameworks do, so latin-1 text survives
-    # the round trip exactly; other text is sent as an HTTP client would, in UTF-8.
-    try:
-        return value.encode("latin-1")
-    except UnicodeEncodeError:
-        return value.encode("utf-8", "surrogatepass")
+    # Section 2 reads header bytes as UTF-8, as Hasura turns payload text into headers. A lone
+    # surrogate (possible only in a hand-built text frame) becomes bytes that read as U+FFFD.
+    return value.encode("utf-8", "surrogatepass")
 
 
 def _normalise_origin(origin: str) -> tuple[str, str] | None:
