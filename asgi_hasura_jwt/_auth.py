@@ -15,7 +15,7 @@ from ._config import JWTConfig, TokenLocation
 from ._errors import AccessDenied, AuthError, InvalidHeaders, InvalidJWT
 from ._keys import KeySource
 from ._options import DEFAULT_CACHE_BYTES, DEFAULT_CACHE_ENTRIES, DEFAULT_MAX_TOKEN_BYTES
-from ._request import SECRET_HEADER_NAMES, RequestHeaders
+from ._request import SECRET_HEADER_NAMES, RequestHeaders, header_text
 from ._roles import ROLE, select_role, session_variables
 from ._session import Session
 from ._token import ParsedToken, parse_token
@@ -106,7 +106,11 @@ class Authenticator:
                 return None
         if authorization is None or not authorization.startswith(b"Bearer "):
             return None
-        token = authorization[7:].decode("latin-1")
+        try:
+            # Only verified tokens are cached, and those are base64url: ASCII or a miss.
+            token = authorization[7:].decode("ascii")
+        except UnicodeDecodeError:
+            return None
         if not token or " " in token or "\t" in token:
             return None
         for configured in self._fast_path:
@@ -114,10 +118,10 @@ class Authenticator:
             if cached is not None:
                 if cached.key_version != configured.verifier.keys.version:
                     return None
+                # Decoded as `RequestHeaders` does (UTF-8, leniently), and only on a hit.
+                requested = header_text(role) if role else None
                 try:
-                    return self._cached_session(
-                        cached, configured, role.decode("latin-1") if role else None
-                    )
+                    return self._cached_session(cached, configured, requested)
                 except AuthError:
                     return None
         return None

@@ -1,7 +1,7 @@
 """One pass over a request's headers: secrets, role, session headers, tokens (spec 2.1-2.3).
 
-Header values are decoded as latin-1, as ASGI frameworks do. This runs on every request, cache
-hits included, so it allocates only for the headers that are present.
+Header text is decoded as UTF-8, leniently, as Hasura does (spec 2.2). This runs on every request,
+cache hits included, so it allocates only for the headers that are present.
 """
 
 from __future__ import annotations
@@ -23,6 +23,21 @@ _SPACE_OR_TAB = " \t"
 _NO_VALUES: list[str] = []
 _NO_HEADERS: dict[str, str] = {}
 _NO_CUSTOM: dict[str, list[str]] = {}
+# surrogateescape turns each undecodable byte into one of these; each becomes one U+FFFD.
+_ESCAPED_BYTES = dict.fromkeys(range(0xDC80, 0xDD00), "\ufffd")
+
+
+def header_text(value: bytes) -> str:
+    """Header bytes as Hasura's ``bsToTxt`` reads them: UTF-8, each invalid byte one U+FFFD.
+
+    Python's ``"replace"`` handler would turn a truncated sequence into a single U+FFFD where
+    Haskell's ``lenientDecode`` (text >= 2) replaces byte by byte.
+    """
+    try:
+        return value.decode()
+    except UnicodeDecodeError:
+        # Strict UTF-8 never yields a surrogate: every one here stands for an invalid byte.
+        return value.decode("utf-8", "surrogateescape").translate(_ESCAPED_BYTES)
 
 
 class RequestHeaders:
@@ -55,11 +70,11 @@ class RequestHeaders:
             if name == _AUTHORIZATION:
                 if self.authorization is _NO_VALUES:
                     self.authorization = []
-                self.authorization.append(value.decode("latin-1"))
+                self.authorization.append(header_text(value))
             elif name == _COOKIE:
                 if self.cookies is _NO_VALUES:
                     self.cookies = []
-                self.cookies.append(value.decode("latin-1"))
+                self.cookies.append(header_text(value))
             elif name.startswith(_HASURA_PREFIX):
                 # The secret headers: the last one counts; they never enter a session.
                 if name == _ADMIN_SECRET:
@@ -69,11 +84,14 @@ class RequestHeaders:
                 else:
                     if self.session_headers is _NO_HEADERS:
                         self.session_headers = {}
-                    self.session_headers.setdefault(name.decode("latin-1"), value.decode("latin-1"))
+                    self.session_headers.setdefault(header_text(name), header_text(value))
             if custom_names and name in custom_names:
                 if self.custom is _NO_CUSTOM:
                     self.custom = {}
-                self.custom.setdefault(name.decode("latin-1"), []).append(value.decode("latin-1"))
+                # The key is the configured name, which the Authenticator matched as latin-1
+                # bytes: a lookup key, not header text.
+                key = name.decode("latin-1")
+                self.custom.setdefault(key, []).append(header_text(value))
 
     @property
     def role(self) -> str | None:

@@ -87,6 +87,9 @@ def parse_token(token: str, max_bytes: int = DEFAULT_MAX_TOKEN_BYTES) -> ParsedT
         raise _compact_error(f"Invalid number of parts: Expected 3 parts; got {len(parts)}")
     header_b64, payload_b64, signature_b64 = parts
     header = _json_object(_segment(header_b64, "header"), "header")
+    # Hasura's JOSE parser reads a present kid as text: null, a number, a list... are refused.
+    if "kid" in header and type(header["kid"]) is not str:
+        raise _compact_error("Invalid header: kid must be a string")
     claims = _json_object(_segment(payload_b64, "payload"), "payload")
     signature = _segment(signature_b64, "signature")
     _check_claim_types(claims)

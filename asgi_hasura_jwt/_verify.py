@@ -74,8 +74,8 @@ class TokenVerifier:
 
     async def verify_signature(self, token: ParsedToken) -> None:
         alg = _check_header(token.header)
-        kid = token.header.get("kid")
-        keys = await self.keys.keys_for(kid if isinstance(kid, str) else None)
+        # The parser has refused every kid that is not a string.
+        keys = await self.keys.keys_for(token.header.get("kid"))
         candidates = [key for key in keys if alg in key.algorithms][:MAX_KEYS_TRIED]
         for key in candidates:
             if _signature_matches(key, alg, token):

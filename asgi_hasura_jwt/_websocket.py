@@ -231,10 +231,9 @@ class _Connection:
         data = message.get("text")
         if data is None:
             data = message.get("bytes") or b""
-        if self._initialised and not _may_be_init(data):
-            return message  # the common case after init: nothing to parse
-        too_large = _size(data) > self._auth.max_init_bytes
-        if too_large and not self._initialised:
+        if self._initialised:
+            return await self._inspect_after_init(message, data, protocol)
+        if _size(data) > self._auth.max_init_bytes:
             # Before authentication a client needs only connection_init, ping and pong: an
             # unauthenticated client does not get to make us parse a large frame (spec 7.3).
             return await self._close(4400, FRAME_TOO_LARGE)
@@ -244,13 +243,31 @@ class _Connection:
             return await self._close(4400, INVALID_MESSAGE)
         kind = frame["type"]
         if kind == "connection_init":
-            if too_large:
-                return await self._close(4400, FRAME_TOO_LARGE)
             return await self._init(message, frame, protocol)
-        if self._initialised or kind in _BEFORE_INIT:
+        if kind in _BEFORE_INIT:
             return message
         # Ours (spec 5): an app that ran an operation before init would be an auth bypass.
         return await self._close(*protocol.unauthorized)
+
+    async def _inspect_after_init(
+        self, message: Message, data: str | bytes, protocol: _Protocol
+    ) -> Message:
+        """After a successful init the frames are the app's (spec 5); only a frame that is,
+        strictly, a ``connection_init`` is ours: it re-authenticates.
+
+        A frame the strict parser refuses goes to the app unexamined, and its protocol answers
+        it. That opens no bypass: the socket is authenticated already, and the session in the
+        scope is written only here, so however leniently the app reads such a frame (even as a
+        ``connection_init`` with other headers) it cannot change who the socket is.
+        """
+        if not _may_be_init(data):
+            return message  # the common case: nothing to parse
+        frame = _read_frame(data)
+        if frame is None or frame["type"] != "connection_init":
+            return message
+        if _size(data) > self._auth.max_init_bytes:
+            return await self._close(4400, FRAME_TOO_LARGE)
+        return await self._init(message, frame, protocol)
 
     async def _init(self, message: Message, frame: dict[str, Any], protocol: _Protocol) -> Message:
         headers = _payload_headers(frame.get("payload"))
@@ -309,15 +326,14 @@ def _offered_protocol(scope: Scope) -> _Protocol | None:
 
 
 def _may_be_init(data: str | bytes) -> bool:
-    """Whether a frame could decode to a ``connection_init`` message.
+    """Whether a frame could parse, strictly, as a ``connection_init`` message.
 
     Without a ``\\u`` escape a JSON string spells its letters literally, so a frame without
-    the literal name cannot hold that type. A NUL byte marks UTF-16/32 text (JSON never holds a
-    raw NUL), which a lenient app-side parser might still read.
+    the literal name cannot hold that type; UTF-16 or UTF-32 bytes never parse strictly.
     """
     if isinstance(data, bytes):
-        return b"connection_init" in data or b"\\u" in data or b"\x00" in data
-    return "connection_init" in data or "\\u" in data or "\x00" in data
+        return b"connection_init" in data or b"\\u" in data
+    return "connection_init" in data or "\\u" in data
 
 
 def _size(data: str | bytes) -> int:
@@ -358,12 +374,9 @@ def _payload_headers(payload: object) -> list[tuple[bytes, bytes]]:
 
 
 def _header_bytes(value: str) -> bytes:
-    # Section 2 reads header values as latin-1, as ASGI frameworks do, so latin-1 text survives
-    # the round trip exactly; other text is sent as an HTTP client would, in UTF-8.
-    try:
-        return value.encode("latin-1")
-    except UnicodeEncodeError:
-        return value.encode("utf-8", "surrogatepass")
+    # Section 2 reads header bytes as UTF-8, as Hasura turns payload text into headers. A lone
+    # surrogate (possible only in a hand-built text frame) becomes bytes that read as U+FFFD.
+    return value.encode("utf-8", "surrogatepass")
 
 
 def _dumps(value: object) -> str:

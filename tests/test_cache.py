@@ -233,6 +233,49 @@ async def test_fast_path_defers_everything_else(keys: dict[str, SigningKey], var
     assert auth.cached_session(variant(token)) is None
 
 
+@pytest.mark.parametrize(
+    ("raw", "role"),
+    [
+        pytest.param("rédacteur".encode(), "rédacteur", id="utf-8"),
+        pytest.param(b"\xe2\x80x", "\ufffd\ufffdx", id="invalid-utf-8"),
+        # Reads as "r\ufffddacteur" (as latin-1 it was "rédacteur"): refused on both paths.
+        pytest.param(b"r\xe9dacteur", None, id="latin-1-bytes"),
+    ],
+)
+async def test_fast_and_full_paths_read_a_non_ascii_role_alike(
+    keys: dict[str, SigningKey], raw: bytes, role: str | None
+) -> None:
+    allowed = ["user", "rédacteur", "\ufffd\ufffdx", "r\xe9dacteur"]
+    token = token_for(keys, **{NAMESPACE: hasura_claims(roles=allowed)})
+    request = [*headers(token), (b"x-hasura-role", raw)]
+    auth = authenticator()
+    await auth.authenticate(headers(token))  # cached from here on
+    if role is None:
+        assert auth.cached_session(request) is None
+        with pytest.raises(AccessDenied) as caught:
+            await auth.authenticate(request)
+        assert (caught.value.code, caught.value.status, caught.value.message) == (
+            "access-denied",
+            400,
+            "Your requested role is not in allowed roles",
+        )
+        return
+    fast = auth.cached_session(request)
+    assert fast is not None
+    assert fast["x-hasura-role"] == role
+    assert fast == await auth.authenticate(request)
+    # And the other way round: a fresh cache, the full path first.
+    auth = authenticator()
+    assert await auth.authenticate(request) == auth.cached_session(request)
+
+
+async def test_fast_path_defers_a_non_ascii_authorization(keys: dict[str, SigningKey]) -> None:
+    auth = authenticator()
+    token = token_for(keys)
+    await auth.authenticate(headers(token))
+    assert auth.cached_session([(b"authorization", f"Bearer {token}é".encode())]) is None
+
+
 async def test_fast_path_defers_expired_and_rekeyed_tokens(keys: dict[str, SigningKey]) -> None:
     clock = Clock()
     source = VersionedKeys(parse_configs(HS, {})[0].key)  # type: ignore[arg-type]

@@ -206,7 +206,7 @@ async def test_shutdown_cancels_the_refresher_and_leaks_nothing() -> None:
         assert not server.server_state.connections  # no connection left open
 
 
-def bearer(kid: str, index: int = 0) -> dict[str, str]:
+def bearer(kid: Any, index: int = 0) -> dict[str, str]:
     """An Authorization header with an RS256 token signed by RSA key ``index``."""
     private = rsa_private(index)
     claims = {
@@ -273,3 +273,28 @@ async def test_middleware_end_to_end_with_an_outage(lifespan: str) -> None:
         if lifespan == "on":
             (after,) = middleware.jwks_status()
             assert not after.refresher_running
+
+
+async def test_a_kid_that_is_not_a_string_is_refused_before_any_fetch() -> None:
+    endpoint = Endpoint()
+    async with loopback_server(endpoint.asgi) as (jwks_base, _):
+        middleware = HasuraJWTMiddleware(
+            session_app, jwt_secret={"jwk_url": f"{jwks_base}/jwks"}, environ={}
+        )
+        async with (
+            loopback_server(middleware, lifespan="off") as (base, _),
+            httpx.AsyncClient(base_url=base) as client,
+        ):
+            for kid in [123, True, False, None, [], {}]:
+                response = await client.get("/", headers=bearer(kid))
+                assert response.status_code == 400
+                (error,) = response.json()["errors"]
+                assert error["extensions"]["code"] == "invalid-jwt"
+                assert error["message"] == (
+                    "Could not verify JWT: JWSError (CompactDecodeError Invalid header: kid "
+                    "must be a string)"
+                )
+            # A malformed header neither fetches the keys nor counts as an unknown kid.
+            assert endpoint.calls == 0
+            assert (await client.get("/", headers=bearer("k0"))).text == "1"
+            assert endpoint.calls == 1

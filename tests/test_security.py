@@ -109,6 +109,32 @@ async def test_crit_and_b64(
         assert result.error() == (400, "invalid-jwt", f"Could not verify JWT: {reason}")
 
 
+MALFORMED_KID = (
+    400,
+    "invalid-jwt",
+    "Could not verify JWT: JWSError (CompactDecodeError Invalid header: kid must be a string)",
+)
+# Hasura's JOSE parser (jose's headerOptional) reads a present kid as text; null included.
+NOT_STRING_KIDS = [123, 1.5, True, False, None, [], ["k0"], {}, {"kid": "k0"}]
+
+
+@pytest.mark.parametrize("kid", NOT_STRING_KIDS, ids=json.dumps)
+@pytest.mark.parametrize("family", ["HS256", "RS256"])
+async def test_a_kid_that_is_not_a_string_is_refused(
+    keys: dict[str, SigningKey], family: str, kid: Any
+) -> None:
+    # Static keys ignore kid (as Hasura does), yet the header is still malformed.
+    token = mint(keys[family], header={"kid": kid})
+    result = await call(middleware(jwt_secret=keys[family].config), bearer(token))
+    assert result.error() == MALFORMED_KID
+
+
+@pytest.mark.parametrize("kid", ["", "any-kid", "123"])
+async def test_a_string_kid_is_fine_with_static_keys(keys: dict[str, SigningKey], kid: str) -> None:
+    token = mint(keys["HS256"], header={"kid": kid})
+    assert (await call(middleware(jwt_secret=HS), bearer(token))).status == 200
+
+
 # 7.3 bounded input -------------------------------------------------------------------------
 
 

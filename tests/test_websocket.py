@@ -327,11 +327,14 @@ def test_payload_headers_drop_what_no_http_request_could_carry() -> None:
         "x-nul": "a\x00",
         "x-latin": "café",
         "x-euro": "5€",
+        "x-lone": "\ud800",  # only a hand-built text frame can hold one
     }
+    # UTF-8, as Hasura encodes payload text into headers (spec 2.2 reads them back as UTF-8).
     assert _payload_headers({"headers": headers}) == [
         (b"authorization", b"Bearer t"),
-        (b"x-latin", "café".encode("latin-1")),
+        (b"x-latin", "café".encode()),
         (b"x-euro", "5€".encode()),
+        (b"x-lone", b"\xed\xa0\x80"),
     ]
 
 
@@ -436,21 +439,82 @@ async def test_oversized_frames() -> None:
 # --- after init -----------------------------------------------------------------------------
 
 
+def deep_subscribe(depth: int = 40) -> str:
+    """The issue's frame: json.dumps writes a \\u escape for any non-ASCII text, and GraphQL
+    variables may nest deeper than the strict parser's 32 levels.
+    """
+    variables: Any = "é"
+    for _ in range(depth):
+        variables = [variables]
+    operation = {"query": "subscription($v: JSON) { s(v: $v) }", "variables": {"v": variables}}
+    return json.dumps({"type": "subscribe", "id": "1", "payload": operation})
+
+
+DEEP_SUBSCRIBE = deep_subscribe()
+
+
 async def test_frames_after_init_pass_untouched() -> None:
     socket = Socket([LEGACY])
-    auth, _ = guard(socket)
+    auth, authenticator = guard(socket)
     frames: list[str | bytes] = [
         init({"authorization": "Bearer good"}),
         "not json at all",
         '{"type":"start","id":"1","payload":{"query":"subscription { a }"}}',
         '{"type":"stop","id":"1"}',
-        b"\x00\x01",  # unreadable, but may be UTF-16: treated as a possible init
+        DEEP_SUBSCRIBE,
+        '{"type":"x","q":"\\u00e9","n":NaN}',
+        b"\x00\x01",
+        '{"type":"connection_init","payload":{"headers":{"a":"\\ud800"}}}',  # lone surrogate
+        # Read leniently this is a connection_init with another token; strictly it is not.
+        '{"type":"connection_init","type":"connection_init","payload":{"headers":'
+        '{"authorization":"Bearer other"}}}',
+        '"connection_init"',
     ]
     for frame in frames:
         socket.frame(frame)
+    socket.client_close(1000)
+    with anyio.fail_after(2):
+        await auth(socket.scope, socket.receive, socket.send)
+    assert socket.app_frames == frames
+    assert len(authenticator.calls) == 1  # none of them re-authenticated
+    assert [seen[1]["x-hasura-user-id"] for seen in socket.seen[1:-1]] == ["1"] * len(frames)
+    assert socket.close == {"type": "websocket.close"}  # the app's own, after the client left
+
+
+@pytest.mark.parametrize("protocol", [TRANSPORT, LEGACY])
+async def test_the_deep_escaped_frame_before_init_closes_4400(protocol: str) -> None:
+    socket = Socket([protocol])
+    auth, _ = guard(socket)
+    socket.frame(DEEP_SUBSCRIBE)
     await run(socket, auth)
-    assert socket.app_frames == frames[:4]
-    assert socket.close["reason"] == "Invalid message received"
+    assert socket.close == {
+        "type": "websocket.close",
+        "code": 4400,
+        "reason": "Invalid message received",
+    }
+    assert socket.app_frames == []
+
+
+async def test_a_second_init_after_deep_frames_still_reauthenticates() -> None:
+    later = session("2")
+    socket = Socket()
+    auth, authenticator = guard(socket, {"good": session(), "second": later})
+    socket.frame(init({"authorization": "Bearer good"}))
+    socket.frame(DEEP_SUBSCRIBE)
+    socket.frame(init({"authorization": "Bearer second", "x-name": "josé"}))
+    socket.frame(init({"authorization": "Bearer bad"}))
+    await run(socket, auth)
+    assert socket.app_frames == [
+        init({"authorization": "Bearer good"}),
+        DEEP_SUBSCRIBE,
+        init({"authorization": "Bearer second", "x-name": "josé"}),
+    ]
+    assert socket.seen[3][1] is later
+    assert authenticator.calls[1] == [
+        (b"authorization", b"Bearer second"),
+        (b"x-name", "josé".encode()),
+    ]
+    assert socket.close["code"] == 4403  # the failed third init
 
 
 @pytest.mark.parametrize(
@@ -461,8 +525,10 @@ async def test_frames_after_init_pass_untouched() -> None:
         ('{"type":"connection_init"}', True),
         ('{"type":"connection\\u005finit"}', True),
         (b'{"t\\u0079pe":"x"}', True),
-        ("\x00{", True),
-        (b"\x00{", True),
+        ('{"type":"subscribe","payload":"\\u00e9"}', True),
+        # UTF-16 never parses strictly, so it is never an init to authenticate
+        pytest.param('{"type":"connection_init"}'.encode("utf-16-le"), False, id="utf-16"),
+        ("\x00{", False),
     ],
 )
 def test_may_be_init(data: str | bytes, expected: bool) -> None:

@@ -20,7 +20,7 @@ from websockets.typing import Subprotocol
 from asgi_hasura_jwt import HasuraJWTMiddleware, get_session
 from asgi_hasura_jwt._types import Message, Receive, Scope, Send
 
-from .conftest import HMAC_SECRET, SigningKey, mint, payload
+from .conftest import HMAC_SECRET, NAMESPACE, SigningKey, mint, payload
 from .servers import serve
 
 pytestmark = pytest.mark.network
@@ -154,6 +154,25 @@ async def test_upgrade_headers_alone_authenticate(
     async with server() as (url, _), client(url, protocol, headers) as ws:
         await ws.send('{"type":"connection_init"}')
         assert json.loads(await ws.recv())["payload"]["x-hasura-user-id"] == "user-1"
+
+
+async def test_non_ascii_text_after_init(keys: dict[str, SigningKey]) -> None:
+    # A role in the payload headers is UTF-8 text (spec 2.2); after init a subscribe that the
+    # strict parser refuses (a \\u escape, nesting deeper than 32) is the app's (spec 5).
+    claims = payload()
+    claims[NAMESPACE]["x-hasura-allowed-roles"].append("rédacteur")
+    variables: Any = "é"
+    for _ in range(40):
+        variables = [variables]
+    deep = json.dumps({"type": "subscribe", "id": "1", "payload": {"variables": variables}})
+    async with server() as (url, app), client(url, TRANSPORT) as ws:
+        await ws.send(init(mint(keys["HS256"], claims), **{"x-hasura-role": "rédacteur"}))
+        assert json.loads(await ws.recv())["payload"]["x-hasura-role"] == "rédacteur"
+        await ws.send(deep)
+        result = json.loads(await ws.recv())
+        assert result["type"] == "next"
+        assert result["payload"]["data"]["x-hasura-role"] == "rédacteur"
+    assert app.frames == ["connection_init", "subscribe"]
 
 
 REFUSALS = {
