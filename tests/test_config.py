@@ -328,6 +328,18 @@ def test_optional_settings_treat_empty_as_unset() -> None:
         ({**HS, "header": ["Authorization"]}, "header: expected a JSON object"),
         ({**HS, "header": {"type": "Cookie", "name": ""}}, "header: 'name' must be a non-empty"),
         ({**HS, "header": {"type": "Cookie", "name": 5}}, "header: 'name' must be a non-empty"),
+        (
+            {**HS, "header": {"type": "CustomHeader", "name": "X-Tōken"}},
+            "header: 'name' must be a non-empty HTTP token",
+        ),
+        (
+            {**HS, "header": {"type": "CustomHeader", "name": "X Token"}},
+            "header: 'name' must be a non-empty HTTP token",
+        ),
+        (
+            {**HS, "header": {"type": "Cookie", "name": "a=b"}},
+            "header: 'name' must be a non-empty HTTP token",
+        ),
         ({**HS, "claims_map": ["x-hasura-allowed-roles"]}, "claims_map: expected a JSON object"),
         ({**HS, "claims_namespace": 5}, "claims_namespace: expected a string"),
         (
