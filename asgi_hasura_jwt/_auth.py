@@ -14,9 +14,17 @@ from ._cache import TokenCache, VerifiedToken
 from ._config import JWTConfig, TokenLocation
 from ._errors import AccessDenied, AuthError, InvalidHeaders, InvalidJWT
 from ._keys import KeySource
+from ._names import (
+    ACCESS_KEY,
+    ADMIN_SECRET,
+    AUTHORIZATION_HEADER,
+    ROLE,
+    ROLE_HEADER,
+    SECRET_HEADER_NAMES,
+)
 from ._options import DEFAULT_CACHE_BYTES, DEFAULT_CACHE_ENTRIES, DEFAULT_MAX_TOKEN_BYTES
-from ._request import SECRET_HEADER_NAMES, RequestHeaders, header_text
-from ._roles import ROLE, select_role, session_variables
+from ._request import RequestHeaders, header_text
+from ._roles import select_role, session_variables
 from ._session import Session
 from ._token import ParsedToken, parse_token
 from ._types import Clock
@@ -95,11 +103,11 @@ class Authenticator:
         # A secret header means the admin-secret rules (2.1), which only `authenticate` runs.
         deferred = SECRET_HEADER_NAMES if self._admin_secret is not None else ()
         for name, value in headers:
-            if name == b"authorization":
+            if name == AUTHORIZATION_HEADER:
                 if authorization is not None:
                     return None
                 authorization = value
-            elif name == b"x-hasura-role":
+            elif name == ROLE_HEADER:
                 if role is None:
                     role = value
             elif name in deferred or not name.islower():
@@ -157,7 +165,7 @@ class Authenticator:
         assert self._admin_secret is not None
         # Constant time, on bytes: a non-ASCII header is a mismatch, never an error (spec 7.5).
         if not hmac.compare_digest(presented, self._admin_secret):
-            raise AccessDenied("invalid x-hasura-admin-secret/x-hasura-access-key", status=401)
+            raise AccessDenied(f"invalid {ADMIN_SECRET}/{ACCESS_KEY}", status=401)
         return _header_session(request, request.role or "admin")
 
     def _locate(self, request: RequestHeaders) -> tuple[str, Candidate, ConfiguredVerifier] | None:

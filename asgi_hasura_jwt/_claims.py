@@ -6,18 +6,12 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from ._errors import InvalidClaims
+from ._names import ALLOWED_ROLES, DEFAULT_NAMESPACE, DEFAULT_ROLE, HASURA_PREFIX
 from ._paths import NOT_FOUND, Path, lookup
-from ._roles import (
-    ALLOWED_ROLES,
-    DEFAULT_ROLE,
-    parse_allowed_roles,
-    parse_default_role,
-)
+from ._roles import parse_allowed_roles, parse_default_role
 from ._strict import StrictDecodeError, loads
 
 REGISTERED_CLAIMS = frozenset({"iss", "sub", "aud", "exp", "nbf", "iat", "jti"})
-DEFAULT_NAMESPACE = "https://hasura.io/jwt/claims"
-_HASURA_PREFIX = "x-hasura-"
 _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 
 
@@ -34,7 +28,7 @@ def hasura_claims_of(document: dict[str, Any]) -> dict[str, Any]:
     for name, value in document.items():
         # ASCII only: Unicode folding would turn U+212A (Kelvin) into "k" (spec 7.7).
         lowered = name.lower() if name.isascii() else name.translate(_ASCII_LOWER)
-        if lowered.startswith(_HASURA_PREFIX):
+        if lowered.startswith(HASURA_PREFIX):
             if lowered in found:
                 raise InvalidClaims(f"x-hasura-* claims: {lowered} is given more than once")
             found[lowered] = value

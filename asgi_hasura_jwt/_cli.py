@@ -30,11 +30,11 @@ from joserfc import jwt
 from joserfc.jwk import OctKey, RSAKey
 
 from ._auth import Authenticator
-from ._claims import DEFAULT_NAMESPACE
 from ._config import JWTConfig, parse_configs
 from ._errors import AuthError, ConfigError, InvalidJWT, as_auth_error
 from ._jwks import KeySources, RemoteKeySet
 from ._keys import HMAC_MIN_BYTES, MIN_RSA_BITS, hmac_key
+from ._names import DEFAULT_NAMESPACE
 from ._options import DEFAULT_JWKS_OPTIONS
 from ._session import Session
 from ._token import parse_token

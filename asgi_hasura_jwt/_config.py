@@ -14,11 +14,19 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ._claims import DEFAULT_NAMESPACE, MappedClaim, MappedClaims, NamespaceClaims
+from ._claims import MappedClaim, MappedClaims, NamespaceClaims
 from ._errors import ConfigError
 from ._keys import VerificationKey, key_from_config
+from ._names import (
+    ALLOWED_ROLES,
+    DEFAULT_NAMESPACE,
+    DEFAULT_ROLE,
+    HASURA_PREFIX,
+    JWT_SECRET_VARIABLE,
+    JWT_SECRETS_VARIABLE,
+)
 from ._paths import NOT_FOUND, Path, PathSyntaxError, compile_path
-from ._roles import ALLOWED_ROLES, DEFAULT_ROLE, allowed_roles_problem, role_name_problem
+from ._roles import allowed_roles_problem, role_name_problem
 
 _PATH_ERROR_TAIL = (
     ". Accept letters, digits, underscore (_) or hyphen (-) only. Use quotes enclosed in bracket"
@@ -111,7 +119,7 @@ def _mapped_claims(claims_map: dict[str, Any]) -> MappedClaims:
     entries: dict[str, MappedClaim] = {}
     for raw_name, value in claims_map.items():
         name = raw_name.lower()
-        if not name.startswith("x-hasura-"):
+        if not name.startswith(HASURA_PREFIX):
             raise ConfigError(f"claims_map: {raw_name} does not start with x-hasura-")
         if name in entries:
             raise ConfigError(f"claims_map: {name} is given more than once")
@@ -217,16 +225,16 @@ def parse_configs(jwt_secret: Any, environ: Mapping[str, str] | None = None) -> 
     env = os.environ if environ is None else environ
     raw: Any = jwt_secret
     if raw is None:
-        if env.get("HASURA_GRAPHQL_JWT_SECRETS"):
-            raw = _json(env["HASURA_GRAPHQL_JWT_SECRETS"], "HASURA_GRAPHQL_JWT_SECRETS")
+        if env.get(JWT_SECRETS_VARIABLE):
+            raw = _json(env[JWT_SECRETS_VARIABLE], JWT_SECRETS_VARIABLE)
             if not isinstance(raw, list):
-                raise ConfigError("HASURA_GRAPHQL_JWT_SECRETS: expected a JSON array")
-        elif env.get("HASURA_GRAPHQL_JWT_SECRET"):
-            raw = _json(env["HASURA_GRAPHQL_JWT_SECRET"], "HASURA_GRAPHQL_JWT_SECRET")
+                raise ConfigError(f"{JWT_SECRETS_VARIABLE}: expected a JSON array")
+        elif env.get(JWT_SECRET_VARIABLE):
+            raw = _json(env[JWT_SECRET_VARIABLE], JWT_SECRET_VARIABLE)
         else:
             raise ConfigError(
-                "no JWT secret: pass jwt_secret or set HASURA_GRAPHQL_JWT_SECRET"
-                " (or HASURA_GRAPHQL_JWT_SECRETS)"
+                f"no JWT secret: pass jwt_secret or set {JWT_SECRET_VARIABLE}"
+                f" (or {JWT_SECRETS_VARIABLE})"
             )
     elif isinstance(raw, str):
         raw = _json(raw, "jwt_secret")

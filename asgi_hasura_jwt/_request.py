@@ -11,13 +11,15 @@ from urllib.parse import unquote
 
 from ._config import TokenLocation
 from ._errors import InvalidHeaders
+from ._names import (
+    ACCESS_KEY_HEADER,
+    ADMIN_SECRET_HEADER,
+    AUTHORIZATION_HEADER,
+    COOKIE_HEADER,
+    HASURA_PREFIX_HEADER,
+    ROLE,
+)
 
-_ADMIN_SECRET = b"x-hasura-admin-secret"
-_ACCESS_KEY = b"x-hasura-access-key"
-SECRET_HEADER_NAMES = (_ADMIN_SECRET, _ACCESS_KEY)
-_HASURA_PREFIX = b"x-hasura-"
-_AUTHORIZATION = b"authorization"
-_COOKIE = b"cookie"
 _SPACE_OR_TAB = " \t"
 # Read-only by convention: never appended to (see RequestHeaders.__init__).
 _NO_VALUES: list[str] = []
@@ -67,19 +69,19 @@ class RequestHeaders:
         for raw_name, value in headers:
             # ASGI servers send lower-case names; a hand-built scope may not.
             name = raw_name.lower()
-            if name == _AUTHORIZATION:
+            if name == AUTHORIZATION_HEADER:
                 if self.authorization is _NO_VALUES:
                     self.authorization = []
                 self.authorization.append(header_text(value))
-            elif name == _COOKIE:
+            elif name == COOKIE_HEADER:
                 if self.cookies is _NO_VALUES:
                     self.cookies = []
                 self.cookies.append(header_text(value))
-            elif name.startswith(_HASURA_PREFIX):
+            elif name.startswith(HASURA_PREFIX_HEADER):
                 # The secret headers: the last one counts; they never enter a session.
-                if name == _ADMIN_SECRET:
+                if name == ADMIN_SECRET_HEADER:
                     self.admin_secret = value
-                elif name == _ACCESS_KEY:
+                elif name == ACCESS_KEY_HEADER:
                     self.access_key = value
                 else:
                     if self.session_headers is _NO_HEADERS:
@@ -96,7 +98,7 @@ class RequestHeaders:
     @property
     def role(self) -> str | None:
         """The first ``x-hasura-role`` header, if any."""
-        return self.session_headers.get("x-hasura-role")
+        return self.session_headers.get(ROLE)
 
     def tokens_at(self, location: TokenLocation) -> list[str]:
         """Every token candidate at ``location``; a malformed Authorization header raises."""

@@ -5,11 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from ._errors import AccessDenied, InvalidClaims, MissingRoleClaims
+from ._names import ALLOWED_ROLES, DEFAULT_ROLE, ROLE, SECRET_HEADERS
 
-ALLOWED_ROLES = "x-hasura-allowed-roles"
-DEFAULT_ROLE = "x-hasura-default-role"
-ROLE = "x-hasura-role"
-SECRET_HEADERS = ("x-hasura-admin-secret", "x-hasura-access-key")
 # Claims that are not session variables: the role claims and the secrets (spec 2.8).
 _NOT_VARIABLES = frozenset((ALLOWED_ROLES, DEFAULT_ROLE, *SECRET_HEADERS))
 

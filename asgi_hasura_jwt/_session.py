@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from ._names import ROLE
 from ._types import Scope
 
 SCOPE_KEY = "hasura_session"
@@ -33,7 +34,7 @@ class Session(Mapping[str, str]):
 
     @property
     def role(self) -> str:
-        return self._variables["x-hasura-role"]
+        return self._variables[ROLE]
 
     def __getitem__(self, name: str) -> str:
         return self._variables[name]

@@ -17,6 +17,7 @@ import httpx
 from ._config import JWTConfig, optional_setting, parse_configs
 from ._errors import ConfigError
 from ._http import ErrorHook
+from ._names import ADMIN_SECRET_VARIABLE, UNAUTHORIZED_ROLE_VARIABLE
 from ._options import (
     DEFAULT_CACHE_BYTES,
     DEFAULT_CACHE_ENTRIES,
@@ -92,11 +93,11 @@ class Settings:
             raise ConfigError(f"environ: expected a mapping, got {type(environ).__name__}")
         self.configs: tuple[JWTConfig, ...] = tuple(parse_configs(jwt_secret, environ))
         self.admin_secret = optional_setting(
-            optional_text("admin_secret", admin_secret), "HASURA_GRAPHQL_ADMIN_SECRET", environ
+            optional_text("admin_secret", admin_secret), ADMIN_SECRET_VARIABLE, environ
         )
         self.unauthorized_role = optional_setting(
             optional_text("unauthorized_role", unauthorized_role),
-            "HASURA_GRAPHQL_UNAUTHORIZED_ROLE",
+            UNAUTHORIZED_ROLE_VARIABLE,
             environ,
         )
         self.jwks = JWKSOptions(

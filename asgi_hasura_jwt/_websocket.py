@@ -20,6 +20,7 @@ import anyio
 from . import _strict
 from ._deadlines import Deadline
 from ._errors import AuthError, as_auth_error
+from ._names import COOKIE_HEADER
 from ._origins import cookies_trusted
 from ._session import SCOPE_KEY
 from ._types import ASGIApp, Clock, Message, Receive, Scope, Send
@@ -143,7 +144,7 @@ class WebSocketAuth:
         headers: list[tuple[bytes, bytes]] = [(name, value) for name, value in scope["headers"]]
         if cookies_trusted(headers, self.allowed_origins):
             return headers
-        return [(name, value) for name, value in headers if name != b"cookie"]
+        return [(name, value) for name, value in headers if name != COOKIE_HEADER]
 
 
 class _Connection:
