@@ -107,7 +107,9 @@ class Endpoint:
             await self.gate.wait()
         if self.error is not None:
             raise self.error
-        return httpx.Response(self.status, headers=self.headers, content=self.render())
+        # Streamed as a network answer is: a Response built from bytes would be read (and any
+        # Content-Encoding decoded) before the key set sees it.
+        return httpx.Response(self.status, headers=self.headers, content=_chunks(self.render()))
 
     def client(self) -> httpx.AsyncClient:
         return httpx.AsyncClient(transport=httpx.MockTransport(self))
@@ -122,6 +124,11 @@ class Endpoint:
         headers = [(k.lower().encode(), v.encode()) for k, v in self.headers.items()]
         await send({"type": "http.response.start", "status": self.status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
+
+
+async def _chunks(body: bytes, size: int = 64 * 1024) -> AsyncIterator[bytes]:
+    for start in range(0, len(body), size):
+        yield body[start : start + size]
 
 
 class FakeTime:
