@@ -677,8 +677,7 @@ class _Inflater:
                 raise _FetchFailed(
                     f"{self._coding} response body inflates past {self._limit} bytes"
                 )
-            if piece:
-                yield piece
+            yield piece
             # A full piece may leave output pending inside zlib even when the input is used up.
             if not data and len(piece) < budget:
                 return
