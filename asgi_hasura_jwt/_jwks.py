@@ -16,6 +16,7 @@ import logging
 import math
 import re
 import time
+import zlib
 from collections.abc import Awaitable, Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -44,9 +45,13 @@ IMPORT_SLICE = 0.0005
 
 _REQUEST_HEADERS = {
     "Accept": "application/json, application/jwk-set+json",
-    # The body limit is on decoded bytes; asking for no compression keeps decoding out of it.
+    # Servers behind a CDN may compress all the same; `_Inflater` bounds what that costs.
     "Accept-Encoding": "identity",
 }
+# zlib's window bits per accepted Content-Encoding (RFC 9110 8.4.1): gzip, or deflate = zlib.
+_WBITS = {"gzip": zlib.MAX_WBITS | 16, "x-gzip": zlib.MAX_WBITS | 16, "deflate": zlib.MAX_WBITS}
+# Decoded bytes per inflate step: a fraction of IMPORT_SLICE's work, however well it compresses.
+INFLATE_PIECE = 64 * 1024
 _WHITESPACE = re.compile(r"[ \t\n\r]*")
 # Finds where a JSON value ends; the strict parse of that slice is `_strict.loads`.
 _RAW_DECODER = json.JSONDecoder()
@@ -101,6 +106,10 @@ class RemoteKeySet:
     `run` is the lifespan-owned refresher; without it, `keys_for` fetches on demand. Either way
     one fetch at most is in flight.
     """
+
+    # Set on the instance while `run` makes its startup attempts: `_startup` logs each failure
+    # itself, with the backoff it is about to wait, instead of `_fail`'s retry interval.
+    _starting = False
 
     def __init__(
         self,
@@ -266,14 +275,28 @@ class RemoteKeySet:
 
     async def _startup(self) -> None:
         attempts = 0
-        with anyio.move_on_after(STARTUP_DEADLINE):
-            while attempts < STARTUP_ATTEMPTS:
-                if attempts:
-                    await self._sleep(STARTUP_FIRST_BACKOFF * 2 ** (attempts - 1))
-                attempts += 1
-                # The floor does not apply: these attempts are the startup policy.
-                if await self._refresh(start=True):
-                    return
+        self._starting = True
+        try:
+            with anyio.move_on_after(STARTUP_DEADLINE) as deadline:
+                while True:
+                    attempts += 1
+                    # The floor does not apply: these attempts are the startup policy.
+                    if await self._refresh(start=True):
+                        return
+                    backoff = STARTUP_FIRST_BACKOFF * 2 ** (attempts - 1)
+                    last = attempts == STARTUP_ATTEMPTS or (
+                        anyio.current_time() + backoff >= deadline.deadline
+                    )
+                    self._log_failure(
+                        "that was the last startup attempt"
+                        if last
+                        else f"next attempt in {backoff:g} s"
+                    )
+                    if last:
+                        break
+                    await self._sleep(backoff)
+        finally:
+            self._starting = False
         last_error = self._last_error or f"no keys within {STARTUP_DEADLINE:g} s"
         message = (
             f"could not fetch the JWKS from {self.url} "
@@ -281,8 +304,9 @@ class RemoteKeySet:
         )
         if self._required_at_startup:
             raise JWKSStartupError(message)
-        logger.warning("%s; starting without keys, retrying in %g s", message, self._retry_interval)
-        self._reschedule(self._clock() + self._retry_interval)
+        retry = max(self._retry_interval, self._min_interval)
+        logger.warning("%s; starting without keys, retrying in %g s", message, retry)
+        self._reschedule(self._clock() + retry)
 
     def _next_fetch_at(self) -> float | None:
         if self._due is None:
@@ -352,14 +376,31 @@ class RemoteKeySet:
                 raise _FetchFailed(f"HTTP {status}: redirects are not followed")
             if not 200 <= status < 300:
                 raise _FetchFailed(f"HTTP {status}")
-            chunks: list[bytes] = []
-            size = 0
-            async for chunk in response.aiter_bytes():
-                size += len(chunk)
-                if size > self._max_bytes:
+            if response.is_stream_consumed:
+                # Built in memory (MockTransport, respx): httpx decoded it already, nothing to bound
+                # but its size.
+                inflater, chunks = None, response.aiter_bytes()
+            else:
+                # Raw bytes: httpx would inflate each network chunk whole, before any limit.
+                inflater, chunks = (
+                    _inflater(response.headers, self._max_bytes),
+                    response.aiter_raw(),
+                )
+            parts: list[bytes] = []
+            received = 0
+            async for chunk in chunks:
+                received += len(chunk)
+                if received > self._max_bytes:
                     raise _FetchFailed(f"response body over {self._max_bytes} bytes")
-                chunks.append(chunk)
-            return b"".join(chunks), response.headers.multi_items()
+                if inflater is None:
+                    parts.append(chunk)
+                    continue
+                for piece in inflater.pieces(chunk):
+                    parts.append(piece)
+                    await anyio.lowlevel.checkpoint()
+            if inflater is not None:
+                inflater.finish()
+            return b"".join(parts), response.headers.multi_items()
 
     async def _load(self, body: bytes) -> _Loaded:
         try:
@@ -452,12 +493,16 @@ class RemoteKeySet:
         if due is None or due <= now or due > retry_at:
             due = retry_at
             self._reschedule(due)
+        if not self._starting:
+            self._log_failure(f"next attempt in {due - now:g} s")
+
+    def _log_failure(self, plan: str) -> None:
         logger.warning(
-            "fetching the JWKS from %s failed: %s; %s, next attempt in %g s",
+            "fetching the JWKS from %s failed: %s; %s, %s",
             self.url,
-            message,
+            self._last_error,
             f"keeping {len(self._keys)} keys" if self._keys else "no keys yet",
-            due - now,
+            plan,
         )
 
     # --- state ----------------------------------------------------------------------------
@@ -566,6 +611,72 @@ def _array_entries(text: str, pos: int) -> Generator[Any, None, int]:
         if separator != ",":
             raise StrictDecodeError("invalid JSON")
         pos = _skip_ws(text, pos + 1)
+
+
+def _inflater(headers: httpx.Headers, limit: int) -> _Inflater | None:
+    """The decoder for the response's Content-Encoding; None for identity (spec 4.3)."""
+    codings = [
+        coding.strip().lower()
+        for coding in headers.get_list("content-encoding", split_commas=True)
+        if coding.strip().lower() not in ("", "identity")
+    ]
+    if not codings:
+        return None
+    if len(codings) > 1 or codings[0] not in _WBITS:
+        # br and zstd have no incremental, bounded decoder in the standard library.
+        shown = ", ".join(codings)
+        raise _FetchFailed(f"Content-Encoding {shown:.40} is not accepted")
+    return _Inflater(codings[0], limit)
+
+
+class _Inflater:
+    """Inflates one gzip or deflate body piece by piece, never past ``limit`` decoded bytes.
+
+    A few hundred kilobytes of gzip can stand for gigabytes; each step here decodes at most
+    `INFLATE_PIECE` bytes, so neither memory nor the loop pays for more than the limit.
+    """
+
+    def __init__(self, coding: str, limit: int) -> None:
+        self._coding = coding
+        self._limit = limit
+        self._decoded = 0
+        self._started = False
+        self._zlib = zlib.decompressobj(_WBITS[coding])
+
+    def pieces(self, data: bytes) -> Iterator[bytes]:
+        """The decoded pieces of the next raw chunk; raises `_FetchFailed` past the limit."""
+        while True:
+            # One byte over the limit is enough to know the body is too large.
+            budget = min(INFLATE_PIECE, self._limit - self._decoded + 1)
+            piece = self._decompress(data, budget)
+            data = self._zlib.unconsumed_tail
+            self._decoded += len(piece)
+            if self._decoded > self._limit:
+                raise _FetchFailed(
+                    f"{self._coding} response body inflates past {self._limit} bytes"
+                )
+            yield piece
+            # A full piece may leave output pending inside zlib even when the input is used up.
+            if not data and len(piece) < budget:
+                return
+
+    def _decompress(self, data: bytes, budget: int) -> bytes:
+        first, self._started = not self._started, True
+        try:
+            return self._zlib.decompress(data, budget)
+        except zlib.error as exc:
+            if first and self._coding == "deflate":
+                # Some servers send raw deflate without the zlib wrapper (httpx accepts it too).
+                self._zlib = zlib.decompressobj(-zlib.MAX_WBITS)
+                return self._decompress(data, budget)
+            raise _FetchFailed(f"invalid {self._coding} response body: {exc}") from exc
+
+    def finish(self) -> None:
+        """Raises `_FetchFailed` unless the compressed stream ended exactly with the body."""
+        if not self._zlib.eof:
+            raise _FetchFailed(f"truncated {self._coding} response body")
+        if self._zlib.unused_data:
+            raise _FetchFailed(f"data after the end of the {self._coding} response body")
 
 
 class KeySources:

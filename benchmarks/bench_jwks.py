@@ -1,9 +1,11 @@
-"""Event-loop stall while fetching a ~1 MiB JWKS of 100 RSA-2048 keys (issue 3).
+"""Event-loop stall while fetching a ~1 MiB JWKS of 100 RSA-2048 keys (issue 3), and while
+refusing a 260 KB gzip answer that would inflate to 256 MiB.
 
 A stdlib HTTP server in a thread serves the document on 127.0.0.1, so that serving it costs the
 measured event loop nothing. A ticker task sleeps 1 ms at a time on that loop and records the
 gap between its wake-ups while `RemoteKeySet` fetches, parses and imports the keys. The target
-is a worst gap under 5 ms above the 1 ms tick.
+is a worst gap under 5 ms above the 1 ms tick. The peak memory of one refused gzip fetch is
+measured apart (tracemalloc slows every allocation, so not while timing).
 
     .venv/bin/python benchmarks/bench_jwks.py [--fetches N]
 
@@ -16,6 +18,7 @@ import argparse
 import base64
 import gc
 import json
+import logging
 import os
 import platform
 import statistics
@@ -23,6 +26,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import tracemalloc
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from asgi_hasura_jwt._jwks import RemoteKeySet
 from asgi_hasura_jwt._strict import loads
+from tests.jwks_helpers import gzip_bomb
 
 TICK = 0.001
 TARGET_STALL = 0.005
@@ -70,21 +75,25 @@ def make_documents() -> tuple[bytes, bytes]:
 
 
 # The server runs in its own process: in a thread it would compete for the GIL with the
-# measured event loop. /same always serves the first document; /rotate alternates.
+# measured event loop. /same always serves the first document; /rotate alternates; /bomb serves
+# the first document once, then the gzip bomb (compressed although asked for identity).
 SERVER = """
 import sys
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-bodies = [open(path, "rb").read() for path in sys.argv[1:3]]
-served = {"/same": 0, "/rotate": 0}
+bodies = [open(path, "rb").read() for path in sys.argv[1:4]]
+served = {"/same": 0, "/rotate": 0, "/bomb": 0}
 
 class Handler(BaseHTTPRequestHandler):
     def do_GET(self):
         count = served[self.path]
         served[self.path] += 1
-        body = bodies[count % 2 if self.path == "/rotate" else 0]
+        bomb = self.path == "/bomb" and count > 0
+        body = bodies[2 if bomb else count % 2 if self.path == "/rotate" else 0]
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
+        if bomb:
+            self.send_header("Content-Encoding", "gzip")
         self.send_header("Content-Length", str(len(body)))
         self.send_header("Cache-Control", "no-cache")
         self.end_headers()
@@ -101,7 +110,7 @@ server.serve_forever()
 
 def start_server(first: bytes, second: bytes, directory: Path) -> tuple[subprocess.Popen[str], str]:
     paths = []
-    for name, body in (("first.json", first), ("second.json", second)):
+    for name, body in (("first.json", first), ("second.json", second), ("bomb.gz", gzip_bomb())):
         path = directory / name
         path.write_bytes(body)
         paths.append(str(path))
@@ -181,7 +190,18 @@ def summary(
     }
 
 
-async def measure(base: str, fetches: int, ticker: Ticker) -> list[dict[str, Any]]:
+async def bomb_peak_memory(keys: RemoteKeySet) -> float:
+    """MiB allocated at most while one more gzip-bomb refetch is refused."""
+    await anyio.sleep(0.01)
+    tracemalloc.start()
+    try:
+        await keys.keys_for("unknown")
+        return tracemalloc.get_traced_memory()[1] / 2**20
+    finally:
+        tracemalloc.stop()
+
+
+async def measure(base: str, fetches: int, ticker: Ticker) -> tuple[list[dict[str, Any]], float]:
     rows = []
     async with anyio.create_task_group() as task_group:
         task_group.start_soon(ticker.run)
@@ -195,6 +215,7 @@ async def measure(base: str, fetches: int, ticker: Ticker) -> list[dict[str, Any
         # measuring, as the middleware makes them at construction.
         same = RemoteKeySet(f"{base}/same", kid_cooldown=0, min_refresh_interval=0.001)
         rotating = RemoteKeySet(f"{base}/rotate", kid_cooldown=0, min_refresh_interval=0.001)
+        bombed = RemoteKeySet(f"{base}/bomb", kid_cooldown=0, min_refresh_interval=0.001)
         await anyio.sleep(0.05)
         ticker.take()
         started = time.perf_counter()
@@ -215,17 +236,25 @@ async def measure(base: str, fetches: int, ticker: Ticker) -> list[dict[str, Any
         ticker.take()
         await refetch_many(rotating, "refetch, keys changed")
         assert rotating.version == fetches + 1, "every rotated fetch must import the keys"
+        await bombed.keys_for("key-1")
+        ticker.take()
+        await refetch_many(bombed, "refetch, 256 MiB gzip bomb")
+        error = bombed.status().last_error or ""
+        assert error.startswith("gzip response body inflates past"), error
         ticker.recording = False
         task_group.cancel_scope.cancel()
-        for keys in (same, rotating):
-            await keys.aclose()
-    return rows
+    bomb_peak = await bomb_peak_memory(bombed)
+    for keys in (same, rotating, bombed):
+        await keys.aclose()
+    return rows, bomb_peak
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--fetches", type=int, default=20)
     args = parser.parse_args()
+    # Each refused gzip bomb logs a warning; they are the expected outcome here.
+    logging.getLogger("asgi_hasura_jwt.jwks").setLevel(logging.ERROR)
 
     print(f"generating {KEYS + 1} RSA-2048 keys ...", flush=True)
     first, second = make_documents()
@@ -236,7 +265,7 @@ def main() -> None:
         server, base = start_server(first, second, Path(directory))
         try:
             ticker = Ticker()
-            rows = anyio.run(measure, base, args.fetches, ticker)
+            rows, bomb_peak = anyio.run(measure, base, args.fetches, ticker)
         finally:
             server.terminate()
             server.wait()
@@ -272,6 +301,7 @@ def main() -> None:
             f"\nfull GC passes while measuring: {len(pauses)}, longest "
             f"{max(pauses) * 1000:.1f} ms (heap-size bound, not caused by this code)"
         )
+    print(f"\npeak Python memory while refusing one gzip bomb: {bomb_peak:.2f} MiB")
     verdict = "PASS" if worst < TARGET_STALL * 1000 else "FAIL"
     print(
         f"\nworst stall (max busy) while fetching: {worst:.2f} ms "
@@ -294,6 +324,8 @@ def main() -> None:
                 "full_gc_pauses_ms": [round(pause * 1000, 2) for pause in ticker.gc_pauses],
                 "pass": verdict == "PASS",
                 "one_shot_strict_parse_ms": round(one_shot_parse * 1000, 2),
+                "gzip_bomb_bytes": len(gzip_bomb()),
+                "gzip_bomb_peak_mib": round(bomb_peak, 2),
                 "python": platform.python_version(),
                 "machine": platform.machine(),
                 "scenarios": rows,

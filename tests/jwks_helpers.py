@@ -7,8 +7,12 @@ import dataclasses
 import json
 import math
 import socket
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+import struct
+import time
+import tracemalloc
+import zlib
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from functools import cache
 from typing import Any
 
@@ -110,7 +114,9 @@ class Endpoint:
             await self.gate.wait()
         if self.error is not None:
             raise self.error
-        return httpx.Response(self.status, headers=self.headers, content=self.render())
+        # Streamed as a network answer is: a Response built from bytes would be read (and any
+        # Content-Encoding decoded) before the key set sees it.
+        return httpx.Response(self.status, headers=self.headers, content=_chunks(self.render()))
 
     def client(self) -> httpx.AsyncClient:
         return httpx.AsyncClient(transport=httpx.MockTransport(self))
@@ -125,6 +131,11 @@ class Endpoint:
         headers = [(k.lower().encode(), v.encode()) for k, v in self.headers.items()]
         await send({"type": "http.response.start", "status": self.status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
+
+
+async def _chunks(body: bytes, size: int = 64 * 1024) -> AsyncIterator[bytes]:
+    for start in range(0, len(body), size):
+        yield body[start : start + size]
 
 
 class FakeTime:
@@ -173,6 +184,62 @@ class FakeTime:
             await anyio.wait_all_tasks_blocked()
         self.now = target
         await anyio.wait_all_tasks_blocked()
+
+
+@cache
+def gzip_bomb(mebibytes: int = 256) -> bytes:
+    """A valid gzip body of about 1 KiB per MiB of zeros it inflates to, built in ~0.1 s.
+
+    After a full flush the compressor starts afresh, so each further MiB of zeros compresses to
+    the same bytes: one is compressed, repeated, and the gzip trailer (CRC-32, size) written
+    by hand after an empty final block.
+    """
+    mib = bytes(1 << 20)
+    compressor = zlib.compressobj(9, zlib.DEFLATED, zlib.MAX_WBITS | 16)
+    head = compressor.compress(mib) + compressor.flush(zlib.Z_FULL_FLUSH)
+    repeated = compressor.compress(mib) + compressor.flush(zlib.Z_FULL_FLUSH)
+    crc = 0
+    for _ in range(mebibytes):
+        crc = zlib.crc32(mib, crc)
+    empty_final_block = b"\x03\x00"
+    trailer = struct.pack("<II", crc, (mebibytes << 20) & 0xFFFFFFFF)
+    return head + repeated * (mebibytes - 1) + empty_final_block + trailer
+
+
+@asynccontextmanager
+async def loop_gaps() -> AsyncIterator[list[float]]:
+    """Collects, while open, the gaps between the wake-ups of a task sleeping 1 ms at a time:
+    their maximum is the longest the event loop was blocked (plus the tick)."""
+    gaps: list[float] = []
+
+    async def tick() -> None:
+        last = time.perf_counter()
+        while True:
+            await anyio.sleep(0.001)
+            now = time.perf_counter()
+            gaps.append(now - last)
+            last = now
+
+    async with anyio.create_task_group() as task_group:
+        task_group.start_soon(tick)
+        await anyio.sleep(0.01)
+        gaps.clear()
+        try:
+            yield gaps
+        finally:
+            task_group.cancel_scope.cancel()
+
+
+@contextmanager
+def peak_memory() -> Iterator[list[int]]:
+    """The peak of Python allocations made while open, in bytes (one item, set on exit)."""
+    peak: list[int] = []
+    tracemalloc.start()
+    try:
+        yield peak
+        peak.append(tracemalloc.get_traced_memory()[1])
+    finally:
+        tracemalloc.stop()
 
 
 def loopback_socket() -> socket.socket:

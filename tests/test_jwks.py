@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import base64
+import gzip
 import json
 import logging
+import os
+import zlib
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -21,6 +24,9 @@ from .jwks_helpers import (
     FakeTime,
     ec_jwk,
     ed_jwk,
+    gzip_bomb,
+    loop_gaps,
+    peak_memory,
     remote_key_set,
     rs256_token,
     rsa_jwk,
@@ -507,6 +513,114 @@ async def test_body_of_exactly_the_limit_is_accepted() -> None:
     await assert_no_keys(keys)
 
 
+# --- compressed answers (spec 4.3: bounded as received and as decoded) ------------------------
+
+DOCUMENT = json.dumps({"keys": [rsa_jwk("k0")]}).encode()
+
+
+def raw_deflate(data: bytes) -> bytes:
+    compressor = zlib.compressobj(wbits=-zlib.MAX_WBITS)
+    return compressor.compress(data) + compressor.flush()
+
+
+@pytest.mark.asyncio
+async def test_a_gzip_bomb_is_refused_without_blocking_the_loop_and_keeps_the_keys() -> None:
+    time = FakeTime()
+    endpoint = Endpoint()
+    keys = key_set(endpoint, time)  # fresh for the fallback max age: only the kid refetches
+    assert kids(await keys.keys_for(None)) == ["k0"]
+    endpoint.body = gzip_bomb()  # 260 KB, 256 MiB inflated
+    endpoint.headers = {"Content-Encoding": "gzip"}
+    await time.advance(1)
+    async with loop_gaps() as gaps:
+        with peak_memory() as peak:
+            chosen = await keys.keys_for("rotated")  # an unknown kid: one refetch
+    assert endpoint.calls == 2
+    assert keys.status().last_error == "gzip response body inflates past 1048576 bytes"
+    assert kids(chosen) == ["k0"]  # the last good keys are kept
+    assert keys.version == 1
+    # Generous bounds for a loaded machine; benchmarks/bench_jwks.py measures the real figure.
+    assert max(gaps) < 0.05
+    assert peak[0] < 8 << 20
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize(
+    ("coding", "encode"),
+    [
+        ("gzip", gzip.compress),
+        ("x-gzip", gzip.compress),
+        ("GZip", gzip.compress),
+        ("identity, gzip", gzip.compress),
+        ("deflate", zlib.compress),
+        ("deflate", raw_deflate),  # without the zlib wrapper, as some servers send it
+        ("identity", bytes),
+    ],
+)
+async def test_a_compressed_jwks_is_inflated(coding: str, encode: Any) -> None:
+    endpoint = Endpoint(headers={"Content-Encoding": coding})
+    endpoint.body = encode(DOCUMENT)
+    keys = key_set(endpoint, FakeTime())
+    assert verifies(await keys.keys_for("k0"), rs256_token(0))
+
+
+@pytest.mark.asyncio
+async def test_the_decoded_limit_is_exact() -> None:
+    padded = DOCUMENT[:-1] + b" " * 300_000 + b"}"  # compresses to a few kilobytes
+    endpoint = Endpoint(headers={"Content-Encoding": "gzip"})
+    endpoint.body = gzip.compress(padded)
+    keys = key_set(endpoint, FakeTime(), max_bytes=len(padded))
+    assert kids(await keys.keys_for(None)) == ["k0"]
+    keys = key_set(endpoint, FakeTime(), max_bytes=len(padded) - 1)
+    await assert_no_keys(keys)
+    assert keys.status().last_error == f"gzip response body inflates past {len(padded) - 1} bytes"
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize(
+    ("coding", "body", "error"),
+    [
+        ("br", DOCUMENT, "Content-Encoding br is not accepted"),
+        ("zstd", DOCUMENT, "Content-Encoding zstd is not accepted"),
+        ("gzip, gzip", gzip.compress(gzip.compress(DOCUMENT)), "Content-Encoding gzip, gzip is"),
+        ("x" * 100, DOCUMENT, f"Content-Encoding {'x' * 40} is not accepted"),
+        (
+            "gzip",
+            DOCUMENT,
+            "invalid gzip response body: Error -3 while decompressing data: incorrect header check",
+        ),
+        ("deflate", DOCUMENT, "invalid deflate response body: Error -3 while decompressing data"),
+        ("gzip", gzip.compress(DOCUMENT)[:-5], "truncated gzip response body"),
+        ("gzip", b"", "truncated gzip response body"),
+        ("gzip", gzip.compress(DOCUMENT) * 2, "data after the end of the gzip response body"),
+        # Incompressible: over the limit as received, whatever it would inflate to.
+        ("gzip", gzip.compress(os.urandom(80_000)), "response body over 65536 bytes"),
+    ],
+)
+async def test_compressed_answers_that_fail(coding: str, body: bytes, error: str) -> None:
+    endpoint = Endpoint(headers={"Content-Encoding": coding})
+    endpoint.body = body
+    keys = key_set(endpoint, FakeTime(), max_bytes=64 * 1024)
+    await assert_no_keys(keys)
+    last_error = keys.status().last_error
+    assert last_error is not None
+    assert last_error.startswith(error)
+
+
+@pytest.mark.asyncio
+async def test_a_response_the_transport_read_in_memory_is_bounded_too() -> None:
+    # httpx reads (and decodes) a Response built from bytes at once, as respx's are.
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, headers={"Content-Encoding": "gzip"}, content=body)
+
+    body = gzip.compress(DOCUMENT)
+    client = httpx.AsyncClient(transport=httpx.MockTransport(handler))
+    assert kids(await remote_key_set(URL, http_client=client).keys_for(None)) == ["k0"]
+    keys = remote_key_set(URL, http_client=client, max_bytes=len(DOCUMENT) - 1)
+    await assert_no_keys(keys)
+    assert keys.status().last_error == f"response body over {len(DOCUMENT) - 1} bytes"
+
+
 @pytest.mark.asyncio
 async def test_request_is_a_plain_get_without_redirects_or_compression() -> None:
     seen: list[httpx.Request] = []
@@ -612,7 +726,9 @@ async def test_run_without_expiry_and_without_fallback_sleeps_until_cancelled() 
 
 
 @pytest.mark.asyncio
-async def test_startup_retries_with_exponential_backoff() -> None:
+async def test_startup_retries_with_exponential_backoff(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     endpoint = Endpoint()
     endpoint.status = 502
     time = FakeTime(autojump=True)
@@ -626,23 +742,40 @@ async def test_startup_retries_with_exponential_backoff() -> None:
         return httpx.Response(status, json={"keys": [rsa_jwk("k0")]})
 
     keys._client = httpx.AsyncClient(transport=httpx.MockTransport(flaky))
-    async with anyio.create_task_group() as task_group:
-        await task_group.start(keys.run)
-        task_group.cancel_scope.cancel()
+    with caplog.at_level(logging.WARNING, logger="asgi_hasura_jwt.jwks"):
+        async with anyio.create_task_group() as task_group:
+            await task_group.start(keys.run)
+            task_group.cancel_scope.cancel()
     assert failures == 4
     assert time.sleeps[:3] == [0.2, 0.4, 0.8]
     assert keys.status().ready
+    # Each line tells when the next attempt really comes: the backoff, not the retry interval.
+    assert caplog.messages == [
+        f"fetching the JWKS from {URL} failed: HTTP 502; no keys yet, next attempt in {delay} s"
+        for delay in ("0.2", "0.4", "0.8")
+    ]
 
 
 @pytest.mark.asyncio
-async def test_startup_failure_names_the_url_and_the_last_error() -> None:
+async def test_startup_failure_names_the_url_and_the_last_error(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     endpoint = Endpoint()
     endpoint.error = httpx.ConnectError("connection refused")
     time = FakeTime(autojump=True)
     keys = key_set(endpoint, time)
-    async with anyio.create_task_group() as task_group:
-        with pytest.raises(JWKSStartupError) as caught:
-            await task_group.start(keys.run)
+    with caplog.at_level(logging.WARNING, logger="asgi_hasura_jwt.jwks"):
+        async with anyio.create_task_group() as task_group:
+            with pytest.raises(JWKSStartupError) as caught:
+                await task_group.start(keys.run)
+    failed = f"fetching the JWKS from {URL} failed: ConnectError: connection refused; no keys yet"
+    assert caplog.messages == [
+        f"{failed}, next attempt in 0.2 s",
+        f"{failed}, next attempt in 0.4 s",
+        f"{failed}, next attempt in 0.8 s",
+        f"{failed}, next attempt in 1.6 s",
+        f"{failed}, that was the last startup attempt",
+    ]
     assert str(caught.value) == (
         f"could not fetch the JWKS from {URL} (5 attempts): ConnectError: connection refused"
     )
@@ -676,20 +809,63 @@ async def test_startup_is_bounded_in_time(monkeypatch: pytest.MonkeyPatch) -> No
 
 
 @pytest.mark.asyncio
-async def test_startup_not_required_starts_without_keys_and_retries() -> None:
+async def test_startup_stops_before_a_backoff_that_ends_past_the_deadline(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Sleeps are instant (autojump) but the deadline is on anyio's clock: after the third
+    # failure the 0.8 s backoff would end past it, so there is no fourth attempt to announce.
+    monkeypatch.setattr(_jwks, "STARTUP_DEADLINE", 0.6)
+    endpoint = Endpoint()
+    endpoint.status = 503
+    keys = key_set(endpoint, FakeTime(autojump=True))
+    with caplog.at_level(logging.WARNING, logger="asgi_hasura_jwt.jwks"):
+        async with anyio.create_task_group() as task_group:
+            with pytest.raises(JWKSStartupError, match=r"\(3 attempts\): HTTP 503$"):
+                await task_group.start(keys.run)
+    assert endpoint.calls == 3
+    assert caplog.messages[-1].endswith("; no keys yet, that was the last startup attempt")
+
+
+@pytest.mark.asyncio
+async def test_startup_not_required_starts_without_keys_and_retries(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     endpoint = Endpoint()
     endpoint.status = 500
     time = FakeTime(autojump=True)
-    keys = key_set(endpoint, time, required_at_startup=False)
+    keys = key_set(endpoint, time, required_at_startup=False, retry_interval=45)
+
+    async def last_startup_attempt_stops_autojump(request: httpx.Request) -> httpx.Response:
+        # The refresher's first sleep follows `started` in the same step: jumped, it would
+        # fetch before the test looks.
+        time.autojump = endpoint.calls < 4
+        return await endpoint(request)
+
+    keys._client = httpx.AsyncClient(
+        transport=httpx.MockTransport(last_startup_attempt_stops_autojump)
+    )
     async with anyio.create_task_group() as task_group:
-        await task_group.start(keys.run)
+        with caplog.at_level(logging.WARNING, logger="asgi_hasura_jwt.jwks"):
+            await task_group.start(keys.run)
         assert endpoint.calls == 5
-        time.autojump = False
+        assert caplog.messages[-2:] == [
+            f"fetching the JWKS from {URL} failed: HTTP 500; no keys yet, "
+            "that was the last startup attempt",
+            f"could not fetch the JWKS from {URL} (5 attempts): HTTP 500; "
+            "starting without keys, retrying in 45 s",
+        ]
         await assert_no_keys(keys)  # no kid: answered at once
         assert endpoint.calls == 5
-        endpoint.status = 200
-        await time.advance(60)
+        # After startup a failure announces the retry interval.
+        with caplog.at_level(logging.WARNING, logger="asgi_hasura_jwt.jwks"):
+            await time.advance(45)
         assert endpoint.calls == 6
+        assert caplog.messages[-1] == (
+            f"fetching the JWKS from {URL} failed: HTTP 500; no keys yet, next attempt in 45 s"
+        )
+        endpoint.status = 200
+        await time.advance(45)
+        assert endpoint.calls == 7
         assert kids(await keys.keys_for("k0")) == ["k0"]
         task_group.cancel_scope.cancel()
 

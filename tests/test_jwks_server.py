@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gzip
 import json
 import random
 import time
@@ -19,7 +20,10 @@ from asgi_hasura_jwt import HasuraJWTMiddleware
 from .jwks_helpers import (
     Endpoint,
     b64url,
+    gzip_bomb,
+    loop_gaps,
     loopback_server,
+    peak_memory,
     remote_key_set,
     rs256_token,
     rsa_jwk,
@@ -116,6 +120,38 @@ async def test_a_storm_of_random_kids_causes_at_most_one_refetch() -> None:
             task_group.cancel_scope.cancel()
         await keys.aclose()
     assert endpoint.calls == 2  # the startup fetch and one shared unknown-kid refetch
+
+
+async def test_a_gzip_bomb_from_a_real_server_is_refused_and_the_keys_kept() -> None:
+    endpoint = Endpoint(headers={"Cache-Control": "max-age=300"})
+    async with loopback_server(endpoint.asgi) as (base, _):
+        keys = remote_key_set(f"{base}/jwks", min_refresh_interval=0.05)
+        assert verifies(await keys.keys_for("k0"), TOKEN)
+        # A server that compresses although asked for identity, 260 KB for 256 MiB.
+        endpoint.body = gzip_bomb()
+        endpoint.headers = {"Content-Encoding": "gzip"}
+        await anyio.sleep(0.05)
+        async with loop_gaps() as gaps:
+            with peak_memory() as peak:
+                chosen = await keys.keys_for("rotated")  # an unknown kid: one refetch
+        status = keys.status()
+        await keys.aclose()
+    assert endpoint.calls == 2
+    assert status.last_error == "gzip response body inflates past 1048576 bytes"
+    assert verifies(chosen, TOKEN)  # the last good keys are kept
+    assert status.ready
+    # Generous bounds for a loaded machine; benchmarks/bench_jwks.py measures the real figure.
+    assert max(gaps) < 0.05
+    assert peak[0] < 8 << 20
+
+
+async def test_a_gzipped_jwks_from_a_real_server_is_used() -> None:
+    endpoint = Endpoint(headers={"Content-Encoding": "gzip"})
+    endpoint.body = gzip.compress(endpoint.render())
+    async with loopback_server(endpoint.asgi) as (base, _):
+        keys = remote_key_set(f"{base}/jwks")
+        assert verifies(await keys.keys_for("k0"), TOKEN)
+        await keys.aclose()
 
 
 @pytest.mark.parametrize("outage", ["500", "invalid JSON", "hang"])
