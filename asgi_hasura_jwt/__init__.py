@@ -10,6 +10,7 @@ from ._errors import (
     InvalidJWT,
     JWKSStartupError,
     MissingRoleClaims,
+    WebSocketClosedError,
 )
 from ._jwks import JWKSStatus
 from ._middleware import HasuraJWTMiddleware
@@ -32,6 +33,7 @@ __all__ = [
     "MissingRoleClaims",
     "Session",
     "Settings",
+    "WebSocketClosedError",
     "__version__",
     "get_session",
 ]

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from ._cache import TokenCache, VerifiedToken
 from ._config import JWTConfig, TokenLocation
-from ._errors import AccessDenied, AuthError, InvalidHeaders, InvalidJWT
+from ._errors import AccessDenied, AuthError, InvalidHeaders, InvalidJWT, as_auth_error
 from ._keys import KeySource
 from ._names import (
     ACCESS_KEY,
@@ -99,43 +99,53 @@ class Authenticator:
         """
         if not self._fast_path:
             return None
-        authorization = role = None
-        # A secret header means the admin-secret rules (2.1), which only `authenticate` runs.
-        deferred = SECRET_HEADER_NAMES if self._admin_secret is not None else ()
-        for name, value in headers:
-            if name == AUTHORIZATION_HEADER:
-                if authorization is not None:
-                    return None
-                authorization = value
-            elif name == ROLE_HEADER:
-                if role is None:
-                    role = value
-            elif name in deferred or not name.islower():
-                return None
-        if authorization is None or not authorization.startswith(b"Bearer "):
-            return None
         try:
+            authorization = role = None
+            # A secret header means the admin-secret rules (2.1), which only `authenticate` runs.
+            deferred = SECRET_HEADER_NAMES if self._admin_secret is not None else ()
+            for name, value in headers:
+                if name == AUTHORIZATION_HEADER:
+                    if authorization is not None:
+                        return None
+                    authorization = value
+                elif name == ROLE_HEADER:
+                    if role is None:
+                        role = value
+                elif name in deferred or not name.islower():
+                    return None
+            if authorization is None or not authorization.startswith(b"Bearer "):
+                return None
             # Only verified tokens are cached, and those are base64url: ASCII or a miss.
             token = authorization[7:].decode("ascii")
-        except UnicodeDecodeError:
-            return None
-        if not token or " " in token or "\t" in token:
-            return None
-        for configured in self._fast_path:
-            cached = self.cache.get((configured.index, token))
-            if cached is not None:
-                if cached.key_version != configured.verifier.keys.version:
-                    return None
-                # Decoded as `RequestHeaders` does (UTF-8, leniently), and only on a hit.
-                requested = header_text(role) if role else None
-                try:
+            if not token or " " in token or "\t" in token:
+                return None
+            for configured in self._fast_path:
+                cached = self.cache.get((configured.index, token))
+                if cached is not None:
+                    if cached.key_version != configured.verifier.keys.version:
+                        return None
+                    # Decoded as `RequestHeaders` does (UTF-8, leniently), and only on a hit.
+                    requested = header_text(role) if role else None
                     return self._cached_session(cached, configured, requested)
-                except AuthError:
-                    return None
-        return None
+            return None
+        except Exception:
+            # Failures (AuthError or a malformed scope) are `authenticate`'s to answer.
+            return None
 
     async def authenticate(self, headers: Sequence[tuple[bytes, bytes]]) -> Session:
-        """Resolve the session for these request headers, or raise an `AuthError`."""
+        """Resolve the session for these request headers, or raise an `AuthError`.
+
+        Fails closed (spec 3): an unexpected exception is logged and raised as ``invalid-jwt``
+        ``internal error``, so no caller ever sees anything but an `AuthError`.
+        """
+        try:
+            return await self._authenticate(headers)
+        except AuthError:
+            raise
+        except Exception as exc:
+            raise as_auth_error(exc)  # noqa: B904 - as_auth_error chains the cause itself
+
+    async def _authenticate(self, headers: Sequence[tuple[bytes, bytes]]) -> Session:
         request = RequestHeaders(headers, self._custom_names)
         if self._admin_secret is not None:
             presented = request.admin_secret

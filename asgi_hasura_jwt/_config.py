@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -22,6 +21,7 @@ from ._names import (
     DEFAULT_NAMESPACE,
     DEFAULT_ROLE,
     HASURA_PREFIX,
+    HTTP_TOKEN,
     JWT_SECRET_VARIABLE,
     JWT_SECRETS_VARIABLE,
 )
@@ -32,7 +32,6 @@ _PATH_ERROR_TAIL = (
     ". Accept letters, digits, underscore (_) or hyphen (-) only. Use quotes enclosed in bracket"
     ' (["..."]) if there is any special character'
 )
-_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _LOCATIONS = {"authorization": "Authorization", "cookie": "Cookie", "customheader": "CustomHeader"}
 
 
@@ -86,7 +85,7 @@ def _location(header: Any) -> TokenLocation:
     name = header.get("name")
     if name is None:
         raise ConfigError('key "name" not found')
-    if not isinstance(name, str) or not _TOKEN.fullmatch(name):
+    if not isinstance(name, str) or not HTTP_TOKEN.fullmatch(name):
         # A cookie name and a header name are both RFC 9110 tokens (RFC 6265 section 4.1.1);
         # no request could carry any other name, and one outside latin-1 cannot be matched.
         raise ConfigError("header: 'name' must be a non-empty HTTP token (RFC 9110 section 5.6.2)")

@@ -5,6 +5,7 @@ The tree::
     HasuraJWTError
     ├── ConfigError (also a ValueError)   bad configuration, raised at construction
     ├── JWKSStartupError (a RuntimeError) a jwk_url could not be fetched at lifespan startup
+    ├── WebSocketClosedError (an OSError) the app sent on a socket the middleware had closed
     └── AuthError                         a request failed authentication (Hasura's codes)
         ├── InvalidJWT                    invalid-jwt               400
         ├── InvalidClaims                 jwt-invalid-claims        400
@@ -35,6 +36,14 @@ class ConfigError(HasuraJWTError, ValueError):
 
 class JWKSStartupError(HasuraJWTError, RuntimeError):
     """The JWKS could not be fetched at startup; the message names the URL and the last error."""
+
+
+class WebSocketClosedError(HasuraJWTError, OSError):
+    """The app sent on a websocket the middleware had closed (failed init or expiry).
+
+    ASGI 2.4 has servers raise an `OSError` subclass for a send on a closed connection; apps
+    and frameworks (Starlette turns it into ``WebSocketDisconnect``) already handle that.
+    """
 
 
 class AuthError(HasuraJWTError):

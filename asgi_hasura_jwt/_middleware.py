@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ._auth import Authenticator
-from ._errors import ConfigError, as_auth_error
+from ._errors import AuthError, ConfigError
 from ._http import respond
 from ._jwks import JWKSStatus, KeySources
 from ._lifespan import handle_lifespan
@@ -75,9 +75,9 @@ class HasuraJWTMiddleware:
             session = authenticator.cached_session(scope["headers"])
             if session is None:
                 session = await authenticator.authenticate(scope["headers"])
-        except Exception as exc:
+        except AuthError as error:
             await respond(
-                as_auth_error(exc),
+                error,
                 scope,
                 receive,
                 send,

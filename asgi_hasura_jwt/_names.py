@@ -8,6 +8,8 @@ names as `scope["headers"]` spells them. Names only: none of these is a secret.
 
 from __future__ import annotations
 
+import re
+
 HASURA_PREFIX = "x-hasura-"
 ROLE = "x-hasura-role"
 ALLOWED_ROLES = "x-hasura-allowed-roles"
@@ -26,6 +28,8 @@ ACCESS_KEY_HEADER = ACCESS_KEY.encode()
 SECRET_HEADER_NAMES = (ADMIN_SECRET_HEADER, ACCESS_KEY_HEADER)
 AUTHORIZATION_HEADER = b"authorization"
 COOKIE_HEADER = b"cookie"
+# RFC 9110 section 5.6.2: what a header name (and a cookie name, RFC 6265) may be.
+HTTP_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 
 JWT_SECRET_VARIABLE = "HASURA_GRAPHQL_JWT_SECRET"
 JWT_SECRETS_VARIABLE = "HASURA_GRAPHQL_JWT_SECRETS"

@@ -32,8 +32,8 @@ from ._options import (
 from ._options import (
     DEFAULT_JWKS_OPTIONS as DEFAULTS,
 )
-from ._origins import normalise_origin
 from ._types import Clock
+from ._websocket.origins import normalise_origin
 
 
 class Settings:

@@ -17,18 +17,19 @@ import pytest
 
 from asgi_hasura_jwt import Settings
 from asgi_hasura_jwt._auth import Authenticator
-from asgi_hasura_jwt._deadlines import Deadline
-from asgi_hasura_jwt._errors import ConfigError, InvalidHeaders, InvalidJWT
+from asgi_hasura_jwt._errors import (
+    ConfigError,
+    InvalidHeaders,
+    InvalidJWT,
+    WebSocketClosedError,
+    as_auth_error,
+)
 from asgi_hasura_jwt._session import Session
 from asgi_hasura_jwt._types import ASGIApp, Message, Receive, Scope, Send
-from asgi_hasura_jwt._websocket import (
-    MAX_CLOSE_REASON_BYTES,
-    WebSocketAuth,
-    WebSocketClosedError,
-    _close_reason,
-    _may_be_init,
-    _payload_headers,
-)
+from asgi_hasura_jwt._websocket import WebSocketAuth
+from asgi_hasura_jwt._websocket.deadlines import Deadline
+from asgi_hasura_jwt._websocket.frames import may_be_init, payload_headers
+from asgi_hasura_jwt._websocket.protocols import MAX_CLOSE_REASON_BYTES, close_reason
 
 from .conftest import HMAC_SECRET
 
@@ -47,7 +48,7 @@ def anyio_backend(request: pytest.FixtureRequest) -> str:
 
 class FakeAuthenticator:
     """Section 2 in miniature: ``Bearer <name>`` tokens from `tokens`, several tokens are
-    ``Multiple JWTs found``, none is the missing-header error, ``boom`` raises.
+    ``Multiple JWTs found``, none is the missing-header error, ``boom`` is an unexpected error.
     """
 
     def __init__(self, tokens: dict[str, Session] | None = None) -> None:
@@ -64,7 +65,8 @@ class FakeAuthenticator:
             raise InvalidHeaders("Could not verify JWT: Multiple JWTs found")
         token = found[0].decode().removeprefix("Bearer ")
         if token == "boom":
-            raise RuntimeError("bug in the core")
+            # The real Authenticator fails closed this way (tests/test_middleware.py).
+            raise as_auth_error(RuntimeError("bug in the core"))
         if token not in self.tokens:
             raise InvalidJWT("JWSError JWSInvalidSignature")
         return self.tokens[token]
@@ -222,7 +224,7 @@ async def test_init_success_sets_session_before_the_app_sees_the_init(protocol: 
     assert socket.close == {"type": "websocket.close"}  # the app's own, after the client left
 
 
-async def test_upgrade_headers_follow_the_payload_headers() -> None:
+async def test_upgrade_headers_follow_thepayload_headers() -> None:
     socket = Socket(headers=[(b"host", b"api"), (b"authorization", b"Bearer good")])
     auth, authenticator = guard(socket)
     socket.frame(init({"x-hasura-role": "user"}))
@@ -330,7 +332,7 @@ def test_payload_headers_drop_what_no_http_request_could_carry() -> None:
         "x-lone": "\ud800",  # only a hand-built text frame can hold one
     }
     # UTF-8, as Hasura encodes payload text into headers (spec 2.2 reads them back as UTF-8).
-    assert _payload_headers({"headers": headers}) == [
+    assert payload_headers({"headers": headers}) == [
         (b"authorization", b"Bearer t"),
         (b"x-latin", "café".encode()),
         (b"x-euro", "5€".encode()),
@@ -531,8 +533,8 @@ async def test_a_second_init_after_deep_frames_still_reauthenticates() -> None:
         ("\x00{", False),
     ],
 )
-def test_may_be_init(data: str | bytes, expected: bool) -> None:
-    assert _may_be_init(data) is expected
+def testmay_be_init(data: str | bytes, expected: bool) -> None:
+    assert may_be_init(data) is expected
 
 
 @pytest.mark.parametrize("protocol", [TRANSPORT, LEGACY])
@@ -600,7 +602,7 @@ async def test_a_session_set_by_someone_else_is_removed() -> None:
 
 @pytest.mark.parametrize("message", ["short", "x" * 500, "é" * 200, '"\\' * 100, "\U0001f600" * 80])
 def test_close_reason_fits_in_a_close_frame(message: str) -> None:
-    reason = _close_reason("4400: Connection initialization failed: ", message)
+    reason = close_reason("4400: Connection initialization failed: ", message)
     assert len(reason.encode()) <= MAX_CLOSE_REASON_BYTES
     text = json.loads(reason)["message"]
     assert text.startswith("4400: Connection initialization failed: ")

@@ -12,7 +12,7 @@ import math
 
 import anyio
 
-from ._types import Clock
+from .._types import Clock
 
 
 class Deadline:

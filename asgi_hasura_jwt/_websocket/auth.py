@@ -1,0 +1,78 @@
+"""`WebSocketAuth`: which socket authenticates where (spec 5), built once by the middleware.
+
+GraphQL sockets authenticate at ``connection_init`` (`connection.Connection`); a socket that
+offers neither GraphQL subprotocol is authenticated from the upgrade request before the app sees
+``websocket.connect``, and refused before accept.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING
+
+from .._errors import AuthError
+from .._names import COOKIE_HEADER
+from .._session import SCOPE_KEY
+from .._types import ASGIApp, Clock, Receive, Scope, Send
+from .connection import Connection
+from .frames import DEFAULT_MAX_INIT_BYTES
+from .origins import cookies_trusted
+from .protocols import offered_protocol
+
+if TYPE_CHECKING:
+    from .._auth import Authenticator
+
+
+class WebSocketAuth:
+    """Authenticates ``websocket`` scopes for the middleware (spec 5); built once.
+
+    ``allowed_origins`` holds normalised origins (`Settings` validates them) whose upgrade
+    requests may authenticate with cookies besides same-host ones. ``max_init_bytes`` bounds a
+    ``connection_init`` frame (spec 7.3).
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        authenticator: Authenticator,
+        *,
+        allowed_origins: frozenset[str] = frozenset(),
+        clock: Clock = time.time,
+        max_init_bytes: int = DEFAULT_MAX_INIT_BYTES,
+    ) -> None:
+        self.app = app
+        self.authenticator = authenticator
+        self.clock = clock
+        self.max_init_bytes = max_init_bytes
+        self.allowed_origins = allowed_origins
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        # Only this middleware may put a session in the scope; a GraphQL socket has none until
+        # its connection_init succeeds.
+        scope.pop(SCOPE_KEY, None)
+        protocol = offered_protocol(scope)
+        if protocol is not None:
+            await Connection(self, scope, receive, send, protocol).run()
+            return
+        # Ours (spec 5): a socket that offers neither GraphQL subprotocol is authenticated from
+        # the upgrade request before the app sees websocket.connect.
+        try:
+            session = await self.authenticator.authenticate(self.upgrade_headers(scope))
+        except AuthError:
+            # ASGI: websocket.close before websocket.accept makes the server answer HTTP 403.
+            await send({"type": "websocket.close", "code": 1008})
+            return
+        scope[SCOPE_KEY] = session
+        if session.valid_until is None:
+            await self.app(scope, receive, send)
+        else:
+            await Connection(self, scope, receive, send, None).run(session)
+
+    def upgrade_headers(self, scope: Scope) -> list[tuple[bytes, bytes]]:
+        """The upgrade request's headers, without its cookies when a browser sent them from
+        another site (spec 5, cross-site websocket hijacking).
+        """
+        headers: list[tuple[bytes, bytes]] = [(name, value) for name, value in scope["headers"]]
+        if cookies_trusted(headers, self.allowed_origins):
+            return headers
+        return [(name, value) for name, value in headers if name != COOKIE_HEADER]
