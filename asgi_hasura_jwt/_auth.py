@@ -23,7 +23,7 @@ from ._names import (
     SECRET_HEADER_NAMES,
 )
 from ._options import DEFAULT_CACHE_BYTES, DEFAULT_CACHE_ENTRIES, DEFAULT_MAX_TOKEN_BYTES
-from ._request import RequestHeaders, header_text
+from ._request import RequestHeaders, header_text, plain_bearer
 from ._roles import select_role, session_variables
 from ._session import Session
 from ._token import ParsedToken, parse_token
@@ -113,11 +113,9 @@ class Authenticator:
                         role = value
                 elif name in deferred or not name.islower():
                     return None
-            if authorization is None or not authorization.startswith(b"Bearer "):
-                return None
             # Only verified tokens are cached, and those are base64url: ASCII or a miss.
-            token = authorization[7:].decode("ascii")
-            if not token or " " in token or "\t" in token:
+            token = plain_bearer(authorization) if authorization is not None else None
+            if token is None:
                 return None
             for configured in self._fast_path:
                 cached = self.cache.get((configured.index, token))

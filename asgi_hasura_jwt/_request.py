@@ -23,6 +23,7 @@ from ._names import (
 _SPACE_OR_TAB = " \t"
 # Read-only by convention: never appended to (see RequestHeaders.__init__).
 _NO_VALUES: list[str] = []
+_NO_RAW_VALUES: list[bytes] = []
 _NO_HEADERS: dict[str, str] = {}
 _NO_CUSTOM: dict[str, list[str]] = {}
 # surrogateescape turns each undecodable byte into one of these; each becomes one U+FFFD.
@@ -61,7 +62,7 @@ class RequestHeaders:
         self.access_key: bytes | None = None
         # x-hasura-* headers other than the secrets, first occurrence of each name
         self.session_headers: dict[str, str] = _NO_HEADERS
-        self.authorization: list[str] = _NO_VALUES
+        self.authorization: list[bytes] = _NO_RAW_VALUES
         self.cookies: list[str] = _NO_VALUES
         self.custom: dict[str, list[str]] = _NO_CUSTOM
         # The shared empty containers above are replaced on first use: most requests carry
@@ -70,9 +71,9 @@ class RequestHeaders:
             # ASGI servers send lower-case names; a hand-built scope may not.
             name = raw_name.lower()
             if name == AUTHORIZATION_HEADER:
-                if self.authorization is _NO_VALUES:
+                if self.authorization is _NO_RAW_VALUES:
                     self.authorization = []
-                self.authorization.append(header_text(value))
+                self.authorization.append(value)
             elif name == COOKIE_HEADER:
                 if self.cookies is _NO_VALUES:
                     self.cookies = []
@@ -114,12 +115,23 @@ class RequestHeaders:
         return self.custom.get(location.name, _NO_VALUES)
 
 
-def _bearer_token(value: str) -> str:
-    # The common spelling, checked without splitting: "Bearer <token>" with one space.
-    if value.startswith("Bearer ") and " " not in value[7:] and "\t" not in value:
-        token = value[7:]
-        if token:
-            return token
+def plain_bearer(value: bytes) -> str | None:
+    """The token of the common spelling, ``Bearer <token>`` with one space and an ASCII token,
+    found without splitting; ``None`` for anything else (`_bearer_token` then reads it whole).
+    """
+    if not value.startswith(b"Bearer "):
+        return None
+    token = value[7:]
+    if not token or b" " in token or b"\t" in token or not token.isascii():
+        return None
+    return token.decode("ascii")
+
+
+def _bearer_token(raw: bytes) -> str:
+    token = plain_bearer(raw)
+    if token is not None:
+        return token
+    value = header_text(raw)
     # Only SP and HTAB separate the scheme and the token (RFC 9110 section 11.1).
     words = [word for word in value.replace("\t", " ").split(" ") if word]
     # Ours: the scheme is case-insensitive (RFC 9110 11.1, RFC 6750); Hasura wants "Bearer".
