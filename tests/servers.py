@@ -28,6 +28,9 @@ async def serve(app: Any, **options: Any) -> AsyncIterator[str]:
     ``options`` go to `uvicorn.Config` (e.g. ``lifespan="on"``).
     """
     options.setdefault("lifespan", "off")
+    # h11, not "auto": the dev extra brings httptools (for tests/test_servers.py), which refuses
+    # control bytes in header values before the app could answer them as Hasura does.
+    options.setdefault("http", "h11")
     config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", **options)
     server = uvicorn.Server(config)
     async with anyio.create_task_group() as group:
