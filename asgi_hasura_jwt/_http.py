@@ -5,9 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from ._errors import AuthError
-from ._types import ASGIApp, Headers, Receive, Scope, Send
+from ._types import ASGIApp, Headers, Message, Receive, Scope, Send
 
 ErrorHook = Callable[[Scope, AuthError], "ASGIApp | None"]
+
+# A refused request's body is read and dropped before the answer, up to this many bytes; past
+# it the answer goes out anyway and the server decides the connection's fate.
+MAX_DRAIN_BYTES = 1 << 20
 
 
 def error_headers(error: AuthError, body: bytes) -> Headers:
@@ -34,6 +38,43 @@ async def send_error(error: AuthError, send: Send, *, status_200: bool) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
+_EMPTY_BODY: Message = {"type": "http.request", "body": b"", "more_body": False}
+
+
+async def discard_body(receive: Receive) -> bool:
+    """Read the request body and drop it, up to `MAX_DRAIN_BYTES`; False if the client left.
+
+    Answering with the body unread breaks the connection on real servers: granian's HTTP/1.1
+    fails the next keep-alive request, and hypercorn's HTTP/2 tears down every stream of the
+    connection when DATA arrives for a stream already answered.
+    """
+    read = 0
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":  # http.disconnect
+            return False
+        read += len(message.get("body", b""))
+        if not message.get("more_body", False) or read >= MAX_DRAIN_BYTES:
+            return True
+
+
+class _AfterDiscard:
+    """The ``receive`` an ``on_error`` app gets: the body was dropped, so its first call gives
+    an empty last chunk instead of waiting on the server (which would hold a body-reading app
+    until the client gives up); later calls are the server's own.
+    """
+
+    def __init__(self, receive: Receive) -> None:
+        self._receive = receive
+        self._given = False
+
+    async def __call__(self) -> Message:
+        if self._given:
+            return await self._receive()
+        self._given = True
+        return dict(_EMPTY_BODY)
+
+
 async def respond(
     error: AuthError,
     scope: Scope,
@@ -43,10 +84,14 @@ async def respond(
     status_200: bool,
     on_error: ErrorHook | None,
 ) -> None:
-    """Answer with ``on_error``'s ASGI app when it gives one, else with Hasura's body."""
+    """Drop the body, then answer with ``on_error``'s ASGI app when it gives one, else with
+    Hasura's body. A client that left while its body was read gets neither.
+    """
+    if not await discard_body(receive):
+        return
     if on_error is not None:
         response = on_error(scope, error)
         if response is not None:
-            await response(scope, receive, send)
+            await response(scope, _AfterDiscard(receive), send)
             return
     await send_error(error, send, status_200=status_200)
