@@ -1,17 +1,28 @@
-"""Answering an HTTP request that failed authentication (spec 3)."""
+"""HTTP glue (spec 2, 3): `HTTPAuth` authenticates one ``http`` scope for the middleware, and
+answers a refused request with Hasura's error body after reading what it sent.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import anyio
 
 from ._errors import AuthError
+from ._session import SCOPE_KEY
 from ._types import ASGIApp, Headers, Message, Receive, Scope, Send
+
+if TYPE_CHECKING:
+    from ._auth import Authenticator
 
 ErrorHook = Callable[[Scope, AuthError], "ASGIApp | None"]
 
 # A refused request's body is read and dropped before the answer, up to this many bytes; past
 # it the answer goes out anyway and the server decides the connection's fate.
 MAX_DRAIN_BYTES = 1 << 20
+# ... and for at most this long: a client trickling its body must not hold the request open.
+MAX_DRAIN_SECONDS = 5.0
 
 
 def error_headers(error: AuthError, body: bytes) -> Headers:
@@ -49,13 +60,15 @@ async def discard_body(receive: Receive) -> bool:
     connection when DATA arrives for a stream already answered.
     """
     read = 0
-    while True:
-        message = await receive()
-        if message["type"] != "http.request":  # http.disconnect
-            return False
-        read += len(message.get("body", b""))
-        if not message.get("more_body", False) or read >= MAX_DRAIN_BYTES:
-            return True
+    with anyio.move_on_after(MAX_DRAIN_SECONDS):
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":  # http.disconnect
+                return False
+            read += len(message.get("body", b""))
+            if not message.get("more_body", False) or read >= MAX_DRAIN_BYTES:
+                return True
+    return True
 
 
 class _AfterDiscard:
@@ -95,3 +108,43 @@ async def respond(
             await response(scope, _AfterDiscard(receive), send)
             return
     await send_error(error, send, status_200=status_200)
+
+
+class HTTPAuth:
+    """Authenticates ``http`` scopes for the middleware; built once (the twin of
+    `WebSocketAuth`). The session goes into the scope before ``app`` sees the request; a
+    failure is answered here and ``app`` is not called.
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        authenticator: Authenticator,
+        *,
+        errors_as_200: bool = False,
+        on_error: ErrorHook | None = None,
+    ) -> None:
+        self.app = app
+        self.authenticator = authenticator
+        self._errors_as_200 = errors_as_200
+        self._on_error = on_error
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        authenticator = self.authenticator
+        # The synchronous cache-hit path first: most requests end there, with no await.
+        session = authenticator.cached_session(scope["headers"])
+        if session is None:
+            try:
+                session = await authenticator.authenticate(scope["headers"])
+            except AuthError as error:
+                await respond(
+                    error,
+                    scope,
+                    receive,
+                    send,
+                    status_200=self._errors_as_200,
+                    on_error=self._on_error,
+                )
+                return
+        scope[SCOPE_KEY] = session
+        await self.app(scope, receive, send)

@@ -5,11 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from ._auth import Authenticator
-from ._errors import AuthError, ConfigError
-from ._http import respond
+from ._errors import ConfigError
+from ._http import HTTPAuth
 from ._jwks import JWKSStatus, KeySources
 from ._lifespan import handle_lifespan
-from ._session import SCOPE_KEY
 from ._settings import Settings
 from ._types import ASGIApp, Receive, Scope, Send
 from ._websocket import WebSocketAuth
@@ -50,8 +49,12 @@ class HasuraJWTMiddleware:
         self._remote_key_sets = list(key_sources.remote.values())
         self._exact_public = settings.public_exact
         self._public_prefixes = settings.public_prefixes
-        self._errors_as_200 = settings.errors_as_200
-        self._on_error = settings.on_error
+        self._http = HTTPAuth(
+            app,
+            self._authenticator,
+            errors_as_200=settings.errors_as_200,
+            on_error=settings.on_error,
+        )
         self._websocket = WebSocketAuth(
             app,
             self._authenticator,
@@ -70,23 +73,7 @@ class HasuraJWTMiddleware:
         if scope_type == "websocket":
             await self._websocket(scope, receive, send)
             return
-        authenticator = self._authenticator
-        try:
-            session = authenticator.cached_session(scope["headers"])
-            if session is None:
-                session = await authenticator.authenticate(scope["headers"])
-        except AuthError as error:
-            await respond(
-                error,
-                scope,
-                receive,
-                send,
-                status_200=self._errors_as_200,
-                on_error=self._on_error,
-            )
-            return
-        scope[SCOPE_KEY] = session
-        await self.app(scope, receive, send)
+        await self._http(scope, receive, send)
 
     def _is_public(self, path: str) -> bool:
         return path in self._exact_public or (

@@ -6,11 +6,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import anyio
 import pytest
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse
 
-from asgi_hasura_jwt import AuthError, HasuraJWTMiddleware
+from asgi_hasura_jwt import AuthError, HasuraJWTMiddleware, _http
 from asgi_hasura_jwt._http import MAX_DRAIN_BYTES
 
 from .conftest import HMAC_SECRET, echo_app
@@ -107,3 +108,25 @@ async def test_on_error_app_reads_an_empty_body() -> None:
     assert bodies == [b""]
     assert after == [{"type": "http.disconnect"}]
     assert exchange.log[-2:] == [("send", 403), ("send", "http.response.body")]
+
+
+async def test_a_trickling_body_is_read_for_a_bounded_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A client that declares a body and never finishes it still gets its answer.
+    monkeypatch.setattr(_http, "MAX_DRAIN_SECONDS", 0.05)
+    exchange = Exchange([chunk(10)])
+    scripted = exchange.receive
+
+    async def stalled() -> dict[str, Any]:
+        if exchange.incoming:
+            return await scripted()
+        await anyio.sleep_forever()
+        raise AssertionError("unreachable")
+
+    exchange.receive = stalled  # type: ignore[method-assign]
+    with anyio.fail_after(5):
+        await exchange.run()
+    assert exchange.log == [
+        ("receive", "http.request"),
+        ("send", 400),
+        ("send", "http.response.body"),
+    ]
