@@ -29,15 +29,15 @@ from cryptography.hazmat.primitives.serialization import load_pem_private_key
 from joserfc import jwt
 from joserfc.jwk import OctKey, RSAKey
 
-from ._auth import Authenticator
-from ._claims import DEFAULT_NAMESPACE
-from ._config import JWTConfig, parse_configs
-from ._errors import AuthError, ConfigError, InvalidJWT, as_auth_error
-from ._jwks import KeySources, RemoteKeySet
-from ._keys import HMAC_MIN_BYTES, MIN_RSA_BITS, hmac_key
-from ._options import DEFAULT_JWKS_OPTIONS
-from ._session import Session
-from ._token import parse_token
+from .._auth import Authenticator
+from .._claims import DEFAULT_NAMESPACE
+from .._config import JWTConfig, parse_configs
+from .._errors import AuthError, ConfigError, InvalidJWT, as_auth_error
+from .._jwks import KeySources, RemoteKeySet
+from .._keys import HMAC_MIN_BYTES, MIN_RSA_BITS, hmac_key
+from .._options import DEFAULT_JWKS_OPTIONS
+from .._session import Session
+from .._token import parse_token
 
 EXIT_OK, EXIT_AUTH, EXIT_USAGE = 0, 1, 2
 # Clerk's Hasura template: nbf a little in the past absorbs clock drift; tokens live 60 s.
@@ -378,7 +378,7 @@ def _mint(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
 
 _DEMO_NEEDS = ("starlette", "strawberry", "uvicorn", "websockets")
 # Present in a source checkout (editable install), absent from an installed wheel.
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+EXAMPLES = Path(__file__).resolve().parent.parent.parent / "examples"
 
 
 def _demo(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
