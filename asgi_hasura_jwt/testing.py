@@ -49,7 +49,7 @@ CLERK_LIFETIME = 60
 NOT_BEFORE_LEEWAY = 5
 
 PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey
-_CURVES = {"ES256": ec.SECP256R1, "ES384": ec.SECP384R1, "ES512": ec.SECP521R1}
+_CURVES = {"ES256": ec.SECP256R1(), "ES384": ec.SECP384R1(), "ES512": ec.SECP521R1()}
 _CURVE_NAMES = {"secp256r1": "P-256", "secp384r1": "P-384", "secp521r1": "P-521"}
 
 
@@ -130,7 +130,7 @@ def _generate(name: str) -> PrivateKey:
     if name in ("RS256", "RS384", "RS512"):
         return rsa.generate_private_key(public_exponent=65537, key_size=MIN_RSA_BITS)
     if name in _CURVES:
-        return ec.generate_private_key(_CURVES[name]())
+        return ec.generate_private_key(_CURVES[name])
     if name == "Ed25519":
         return ed25519.Ed25519PrivateKey.generate()
     raise ValueError(f"no key type {name!r}")

@@ -490,7 +490,7 @@ def test_verify_reports_an_unreachable_jwks(
 def test_demo_outside_a_checkout(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    monkeypatch.setattr(_cli, "EXAMPLES", tmp_path)
+    monkeypatch.setattr(_cli.demo, "EXAMPLES", tmp_path)
     code, _, err = run(capsys, "demo")
     assert code == 2
     assert "the demo ships with the source repository" in err
@@ -537,5 +537,5 @@ def test_interrupt_exits_130_without_traceback(
     def interrupted(args: Any, environ: Any) -> int:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(_cli, "_mint", interrupted)
+    monkeypatch.setattr(_cli.mint, "run", interrupted)
     assert run(capsys, "mint") == (130, "", "")

@@ -17,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from asgi_hasura_jwt._cli import clerk_claims, sign
+from asgi_hasura_jwt._cli.mint import clerk_claims, sign
 
 JWKS_PATH = "/.well-known/jwks.json"
 TOKEN_PATH = "/v1/tokens/hasura"
