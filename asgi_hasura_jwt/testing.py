@@ -198,9 +198,9 @@ def registered_claims(
 
 def clerk_claims(
     *,
-    user_id: str = "user_dev",
-    issuer: str = "https://clerk.dev.invalid",
-    azp: str = "http://localhost:3000",
+    user_id: str,
+    issuer: str,
+    azp: str,
     lifetime: float = CLERK_LIFETIME,
     hasura: Mapping[str, Any] | None = None,
     now: float | None = None,

@@ -101,6 +101,18 @@ def test_mint_makes_a_clerk_template_token(
     assert run(capsys, "verify", out.strip(), "--config", config)[0] == 0
 
 
+@pytest.mark.parametrize("alg", ["RS384", "RS512", "PS256", "PS384", "PS512"])
+def test_mint_signs_every_algorithm_an_rsa_key_verifies(
+    capsys: pytest.CaptureFixture[str], rsa_key_file: Path, keys: dict[str, SigningKey], alg: str
+) -> None:
+    # One list, the verifier's (spec 7.1): an RS256 config's key verifies RS and PS tokens.
+    code, token, _ = run(capsys, "mint", "--key", str(rsa_key_file), "--alg", alg)
+    assert code == 0
+    assert parse_token(token.strip()).header["alg"] == alg
+    config = json.dumps(keys["RS256"].config)
+    assert run(capsys, "verify", token.strip(), "--config", config)[0] == 0
+
+
 def test_mint_roles_claims_and_hmac_round_trip(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
@@ -171,7 +183,10 @@ def mint_failures(tmp_path: Path, keys: dict[str, SigningKey]) -> list[tuple[lis
         (["--secret", "short"], "the secret is too short for HS256: at least 32 bytes"),
         (["--secret", HMAC_SECRET[:40], "--alg", "HS384"], "too short for HS384: at least 48"),
         (["--secret", HMAC_SECRET, "--alg", "RS256"], "--alg RS256 does not fit an HMAC secret"),
-        (["--key", rsa_file, "--alg", "HS256"], "--alg HS256 does not fit an RSA key"),
+        (
+            ["--key", rsa_file, "--alg", "HS256"],
+            "--alg HS256 does not fit an RSA key (RS256, RS384, RS512, PS256, PS384, PS512)",
+        ),
         (["--secret", "@/nonexistent/secret"], "cannot read the secret from /nonexistent/secret"),
         (["--key", "/nonexistent/key.pem"], "cannot read the key from /nonexistent/key.pem"),
         (["--key", _write(tmp_path, "junk.pem", b"junk")], "not a PEM private key"),
@@ -179,7 +194,10 @@ def mint_failures(tmp_path: Path, keys: dict[str, SigningKey]) -> list[tuple[lis
             ["--key", _write(tmp_path, "enc.pem", private_pem(ec_key, b"pw"))],
             "encrypted private keys are not supported",
         ),
-        (["--key", _write(tmp_path, "ec.pem", private_pem(ec_key))], "not an RSA private key"),
+        (
+            ["--key", _write(tmp_path, "ec.pem", private_pem(ec_key))],
+            "not an RSA private key (--key signs RS256, RS384, RS512, PS256, PS384, PS512)",
+        ),
         (
             ["--key", _write(tmp_path, "small.pem", private_pem(small))],
             "RSA keys under 2048 bits are refused",
