@@ -6,6 +6,8 @@ from __future__ import annotations
 import importlib.util
 import io
 import json
+import os
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -505,13 +507,19 @@ def test_verify_reports_an_unreachable_jwks(
 # --- demo and the command line itself ----------------------------------------------------------
 
 
+ROOT = Path(__file__).resolve().parent.parent
+
+
 def test_demo_outside_a_checkout(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    monkeypatch.setattr(_cli.demo, "EXAMPLES", tmp_path)
+    monkeypatch.chdir(tmp_path)
     code, _, err = run(capsys, "demo")
     assert code == 2
-    assert "the demo ships with the source repository" in err
+    assert err == (
+        "asgi-hasura-jwt demo: the demo ships with the source repository (examples/demo): run"
+        " `make demo`, or this command, in the root of a checkout\n"
+    )
 
 
 def test_demo_without_dev_extras(
@@ -522,6 +530,7 @@ def test_demo_without_dev_extras(
     def find_spec(name: str, *args: Any) -> Any:
         return None if name in ("strawberry", "uvicorn") else real(name, *args)
 
+    monkeypatch.chdir(ROOT)
     monkeypatch.setattr(importlib.util, "find_spec", find_spec)
     code, _, err = run(capsys, "demo")
     assert code == 2
@@ -529,6 +538,27 @@ def test_demo_without_dev_extras(
         "asgi-hasura-jwt demo: the demo needs the development extras (missing: strawberry,"
         " uvicorn): pip install -e '.[dev]', or run `make demo`\n"
     )
+
+
+def test_demo_becomes_python_m_examples_demo(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The real run is tests/test_demo.py's console-script test; here, the exact command line,
+    # every option (--help too) left to the demo's own parser.
+    calls: list[tuple[str, list[str]]] = []
+
+    def execv(path: str, argv: list[str]) -> None:
+        calls.append((path, argv))
+        raise SystemExit(0)
+
+    monkeypatch.chdir(ROOT)
+    monkeypatch.setattr(os, "execv", execv)
+    with pytest.raises(SystemExit):
+        main(["demo", "--check", "--lifetime", "2", "--help"], environ={})
+    assert calls == [
+        (
+            sys.executable,
+            [sys.executable, "-m", "examples.demo", "--check", "--lifetime", "2", "--help"],
+        )
+    ]
 
 
 def test_usage_errors_are_one_line(capsys: pytest.CaptureFixture[str]) -> None:

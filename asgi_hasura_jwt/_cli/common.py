@@ -11,10 +11,6 @@ from .._config import JWTConfig, parse_configs
 from .._errors import ConfigError
 
 EXIT_OK, EXIT_AUTH, EXIT_USAGE = 0, 1, 2
-DEFAULT_LIFETIME = 60
-# The self-check waits for its subscription to be closed at expiry: short, but long enough for
-# the steps before it on a slow machine.
-CHECK_LIFETIME = 3
 
 # What each command's ``register`` adds its subparser to.
 Subcommands: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
