@@ -19,13 +19,13 @@ from asgi_hasura_jwt import HasuraJWTMiddleware
 from .jwks_helpers import (
     Endpoint,
     b64url,
-    loopback_server,
     remote_key_set,
     rs256_token,
     rsa_jwk,
     rsa_private,
     verifies,
 )
+from .servers import loopback_server
 
 pytestmark = [pytest.mark.network, pytest.mark.asyncio]
 

@@ -16,14 +16,8 @@ import pytest
 from asgi_hasura_jwt._jwks import RemoteKeySet
 from asgi_hasura_jwt._lifespan import handle_lifespan
 
-from .jwks_helpers import (
-    Endpoint,
-    loopback_server,
-    loopback_socket,
-    remote_key_set,
-    unused_port,
-    uvicorn_server,
-)
+from .jwks_helpers import Endpoint, remote_key_set
+from .servers import loopback_server, loopback_socket, unused_port, uvicorn_server
 
 URL = "https://issuer.example/jwks"
 Message = MutableMapping[str, Any]
