@@ -206,13 +206,14 @@ def clerk_claims(
     now: float | None = None,
 ) -> dict[str, Any]:
     """Claims shaped like a token from Clerk's Hasura JWT template (spec 6): ``azp``, ``exp``,
-    ``iat``, ``iss``, ``nbf``, ``sid``, ``sub`` and the Hasura claims (by default
+    ``iat``, ``iss``, ``jti``, ``nbf``, ``sub`` and the Hasura claims (by default
     ``hasura_claims(user_id)``) under `NAMESPACE`, in Clerk's (sorted) order."""
     claims: dict[str, Any] = {
         **registered_claims(lifetime, now=now),
         "azp": azp,
         "iss": issuer,
-        "sid": f"sess_{secrets.token_hex(12)}",
+        # A template token names no session (spec 6: no sid); Clerk's session tokens do.
+        "jti": secrets.token_hex(10),
         "sub": user_id,
         NAMESPACE: dict(hasura) if hasura is not None else hasura_claims(user_id),
     }

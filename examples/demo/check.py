@@ -99,7 +99,7 @@ class Check:
         expect(header.get("alg") == "RS256", "alg is not RS256")
         expect(header.get("kid") == self.kid, "kid is not the JWKS key's")
         claims = _claims(token.payload)
-        names = {"azp", "exp", "iat", "iss", "nbf", "sid", "sub", NAMESPACE}
+        names = {"azp", "exp", "iat", "iss", "jti", "nbf", "sub", NAMESPACE}
         expect(set(claims) == names, f"claims {sorted(claims)}")
         expect(claims["iss"] == self.issuer_url, "iss is not the issuer URL")
         expect(
