@@ -35,12 +35,13 @@ unit: $(STAMP) system-deps
 test: lint typecheck unit
 
 # The local Clerk-style issuer and a GraphQL app behind the middleware; prints what to try.
+# The demo is an example, not part of the package: python -m finds it in this directory.
 demo: $(STAMP)
-	$(BIN)/asgi-hasura-jwt demo
+	$(BIN)/python -m examples.demo
 
 # The demo as a self-check: mint, query, subscribe, closed at expiry (3 s tokens); exit 0 or 1.
 demo-check: $(STAMP)
-	$(BIN)/asgi-hasura-jwt demo --check --lifetime 3
+	$(BIN)/python -m examples.demo --check --lifetime 3
 
 # Benchmarks (issue 6; not part of `make test`): ratios measured side by side, each figure next
 # to its target; writes benchmarks/results/summary.{json,md}. wrk is the HTTP load generator

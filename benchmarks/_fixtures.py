@@ -1,32 +1,31 @@
 """Keys, tokens, configs and the inner app shared by the benchmarks.
 
-Keys and the token minter are the test suite's (``tests/conftest.py``), so a benchmark signs
-exactly what the tests sign. The payload is what Clerk's Hasura template issues (spec 6): the
-Hasura claims under ``https://hasura.io/jwt/claims`` plus ``azp``, ``iss``, ``sid``, ``sub``,
-``nbf``, ``iat`` and ``exp``, RS256 with a ``kid``.
+Keys and tokens come from `asgi_hasura_jwt.testing`, the factory the tests use, so a benchmark
+signs what the tests sign. The payload is what Clerk's Hasura template issues (spec 6), plus the
+``sid`` the ``claims_map`` benchmark maps, signed with a ``kid``.
 """
 
 from __future__ import annotations
 
 import sys
-import time
+from functools import cache
 from typing import Any
 
 from _report import ROOT
 
-sys.path.insert(0, str(ROOT))  # the checkout's package and its tests, installed or not
+sys.path.insert(0, str(ROOT))  # the checkout's package, installed or not
 
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from tests.conftest import NAMESPACE, SigningKey, _build_keys, hasura_claims, mint, payload
+from asgi_hasura_jwt.testing import NAMESPACE, SigningKey, clerk_claims, mint
 
 ISSUER = "https://clerk.example.com"  # a Clerk Frontend API URL
 AUTHORIZED_PARTY = "https://app.example.com"
 ADMIN_SECRET = "benchmark-admin-secret"
-# Benchmark name -> key name in tests/conftest.py; the key's own alg is what the token uses.
+# Benchmark name -> the key's config type; the key's own alg is what the token uses.
 ALGORITHMS = {"HS256": "HS256", "RS256": "RS256", "ES256": "ES256", "EdDSA": "Ed25519"}
 LIFETIME = 3600.0  # long enough for a whole `make bench`
 
@@ -45,26 +44,19 @@ BROWSER_HEADERS = [
 QUERY = b'{"query":"query { me { id name } }"}'
 
 
+@cache
 def signing_key(algorithm: str) -> SigningKey:
-    return _build_keys()[ALGORITHMS[algorithm]]
-
-
-def clerk_claims(lifetime: float = LIFETIME) -> dict[str, Any]:
-    now = int(time.time())
-    return payload(
-        azp=AUTHORIZED_PARTY,
-        exp=now + int(lifetime),
-        iat=now - 5,
-        iss=ISSUER,
-        nbf=now - 10,
-        sid="sess_2bVxR4kQGm0ZJwV3vG8hX9yLp1N",
-        sub="user_2bVxQ9dTr4mYb1ZqkJH7f3EoW6s",
-        **{NAMESPACE: hasura_claims(user_id="user_2bVxQ9dTr4mYb1ZqkJH7f3EoW6s", roles=["user"])},
-    )
+    return SigningKey.generate(ALGORITHMS[algorithm], kid="ins_2bVx")
 
 
 def clerk_token(algorithm: str, lifetime: float = LIFETIME) -> str:
-    return mint(signing_key(algorithm), clerk_claims(lifetime), header={"kid": "ins_2bVx"})
+    claims = clerk_claims(
+        user_id="user_2bVxQ9dTr4mYb1ZqkJH7f3EoW6s",
+        issuer=ISSUER,
+        azp=AUTHORIZED_PARTY,
+        lifetime=lifetime,
+    )
+    return mint(signing_key(algorithm), {**claims, "sid": "sess_2bVxR4kQGm0ZJwV3vG8hX9yLp1N"})
 
 
 def hasura_config(algorithm: str, **options: Any) -> dict[str, Any]:

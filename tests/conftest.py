@@ -1,103 +1,31 @@
-"""Shared test material: keys of every family, a token minter, an in-process ASGI client."""
+"""Shared test material: the suite's keys and default claims over `asgi_hasura_jwt.testing`,
+and an in-process ASGI client."""
 
 from __future__ import annotations
 
-import base64
 import json
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 import pytest
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
-from joserfc.jwk import ECKey, OctKey, OKPKey, RSAKey
-from joserfc.jws import JWSRegistry
+
+from asgi_hasura_jwt import testing
+from asgi_hasura_jwt.testing import NAMESPACE, SigningKey, b64url
+
+__all__ = ["HMAC_SECRET", "NAMESPACE", "SigningKey", "b64url", "hasura_claims", "mint", "payload"]
 
 HMAC_SECRET = "a-very-long-hmac-secret-of-at-least-64-bytes-for-hs512-signing!!"
-NAMESPACE = "https://hasura.io/jwt/claims"
+KEY_TYPES = ("RS256", "ES256", "ES384", "ES512", "Ed25519")
 
 
-def b64url(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-def pem_public(private_key: Any) -> str:
-    return (
-        private_key.public_key()
-        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
-        .decode()
-    )
-
-
-@dataclass
-class SigningKey:
-    """A private key, the algorithm it signs with, and the matching Hasura config."""
-
-    name: str
-    alg: str
-    jose_key: Any
-    config: dict[str, Any]
-    private: Any = None
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    def sign(self, signing_input: bytes, alg: str | None = None) -> bytes:
-        algorithm = JWSRegistry.algorithms[alg or self.alg]
-        return bytes(algorithm.sign(signing_input, self.jose_key))
-
-
-_KEYS: dict[str, SigningKey] = {}
-
-
+@cache
 def _build_keys() -> dict[str, SigningKey]:
-    if _KEYS:
-        return _KEYS
-    rsa_private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    ec256 = ec.generate_private_key(ec.SECP256R1())
-    ec384 = ec.generate_private_key(ec.SECP384R1())
-    ec521 = ec.generate_private_key(ec.SECP521R1())
-    ed = ed25519.Ed25519PrivateKey.generate()
-    secret = HMAC_SECRET.encode()
-    _KEYS.update(
-        {
-            "HS256": SigningKey(
-                "HS256", "HS256", OctKey.import_key(secret), {"type": "HS256", "key": HMAC_SECRET}
-            ),
-            "RS256": SigningKey(
-                "RS256",
-                "RS256",
-                RSAKey(rsa_private, rsa_private),
-                {"type": "RS256", "key": pem_public(rsa_private)},
-                rsa_private,
-            ),
-            "ES256": SigningKey(
-                "ES256",
-                "ES256",
-                ECKey(ec256, ec256),
-                {"type": "ES256", "key": pem_public(ec256)},
-                ec256,
-            ),
-            "ES384": SigningKey(
-                "ES384",
-                "ES384",
-                ECKey(ec384, ec384),
-                {"type": "ES384", "key": pem_public(ec384)},
-                ec384,
-            ),
-            "ES512": SigningKey(
-                "ES512",
-                "ES512",
-                ECKey(ec521, ec521),
-                {"type": "ES512", "key": pem_public(ec521)},
-                ec521,
-            ),
-            "Ed25519": SigningKey(
-                "Ed25519", "EdDSA", OKPKey(ed, ed), {"type": "Ed25519", "key": pem_public(ed)}, ed
-            ),
-        }
-    )
-    return _KEYS
+    """One key per family for the whole run (RSA generation is slow), by config type."""
+    generated = {name: SigningKey.generate(name) for name in KEY_TYPES}
+    return {"HS256": SigningKey.hmac(HMAC_SECRET), **generated}
 
 
 @pytest.fixture(scope="session")
@@ -108,15 +36,14 @@ def keys() -> dict[str, SigningKey]:
 def hasura_claims(
     user_id: str = "user-1", roles: list[str] | None = None, default: str = "user", **extra: Any
 ) -> dict[str, Any]:
-    return {
-        "x-hasura-user-id": user_id,
-        "x-hasura-default-role": default,
-        "x-hasura-allowed-roles": roles if roles is not None else ["user", "editor"],
-        **extra,
-    }
+    """The suite's default session: a user allowed "user" and "editor"."""
+    return testing.hasura_claims(
+        user_id, roles if roles is not None else ["user", "editor"], default, **extra
+    )
 
 
 def payload(**overrides: Any) -> dict[str, Any]:
+    """The suite's default claims; an override of ``None`` drops that claim."""
     now = int(time.time())
     claims: dict[str, Any] = {
         "sub": "user-1",
@@ -128,27 +55,9 @@ def payload(**overrides: Any) -> dict[str, Any]:
     return {k: v for k, v in claims.items() if v is not None}
 
 
-def mint(
-    key: SigningKey,
-    claims: dict[str, Any] | bytes | None = None,
-    *,
-    header: dict[str, Any] | None = None,
-    alg: str | None = None,
-    raw_header: bytes | None = None,
-) -> str:
-    """A compact JWS; ``raw_header`` / bytes ``claims`` let tests craft malformed segments."""
-    head = (
-        raw_header
-        if raw_header is not None
-        else json.dumps({"alg": alg or key.alg, "typ": "JWT", **(header or {})}).encode()
-    )
-    body = (
-        claims
-        if isinstance(claims, bytes)
-        else json.dumps(payload() if claims is None else claims).encode()
-    )
-    signing_input = f"{b64url(head)}.{b64url(body)}".encode()
-    return f"{signing_input.decode()}.{b64url(key.sign(signing_input, alg))}"
+def mint(key: SigningKey, claims: dict[str, Any] | bytes | None = None, **options: Any) -> str:
+    """`asgi_hasura_jwt.testing.mint`, of `payload` unless given claims."""
+    return testing.mint(key, payload() if claims is None else claims, **options)
 
 
 @dataclass

@@ -1,17 +1,16 @@
-"""Shared material for the JWKS tests: keys, a scripted endpoint, fake time, a loopback server."""
+"""Shared material for the JWKS tests: keys, a scripted endpoint, fake time, bomb and loop-gap
+probes (loopback servers: `tests.servers`)."""
 
 from __future__ import annotations
 
-import base64
 import dataclasses
 import json
 import math
-import socket
 import struct
 import time
 import tracemalloc
 import zlib
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from functools import cache
 from typing import Any
@@ -19,7 +18,6 @@ from typing import Any
 import anyio
 import anyio.lowlevel
 import httpx
-import uvicorn
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from joserfc.jwk import ECKey, OKPKey, RSAKey
 from joserfc.jws import JWSRegistry
@@ -27,6 +25,7 @@ from joserfc.jws import JWSRegistry
 from asgi_hasura_jwt._jwks import RemoteKeySet
 from asgi_hasura_jwt._keys import VerificationKey
 from asgi_hasura_jwt._options import JWKSOptions
+from asgi_hasura_jwt.testing import b64url
 
 WALL_START = 1_700_000_000.0
 
@@ -64,10 +63,6 @@ def ec_jwk(kid: str, **extra: Any) -> dict[str, Any]:
 def ed_jwk(kid: str, **extra: Any) -> dict[str, Any]:
     private = ed_private()
     return {**OKPKey(private, private).as_dict(private=False), "kid": kid, **extra}
-
-
-def b64url(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
 
 def rs256_token(index: int = 0) -> tuple[bytes, bytes]:
@@ -240,56 +235,6 @@ def peak_memory() -> Iterator[list[int]]:
         peak.append(tracemalloc.get_traced_memory()[1])
     finally:
         tracemalloc.stop()
-
-
-def loopback_socket() -> socket.socket:
-    """A listening-ready TCP socket on 127.0.0.1 and a free port."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    return sock
-
-
-def uvicorn_server(app: Callable[..., Any], *, lifespan: Any = "off", **config: Any) -> Any:
-    return uvicorn.Server(
-        uvicorn.Config(
-            app,
-            lifespan=lifespan,
-            log_config=None,
-            log_level="warning",
-            interface="asgi3",
-            **config,
-        )
-    )
-
-
-@asynccontextmanager
-async def loopback_server(
-    app: Callable[..., Any], *, lifespan: Any = "off", **config: Any
-) -> AsyncIterator[tuple[str, uvicorn.Server]]:
-    """A uvicorn server on 127.0.0.1 in the caller's task group: (base URL, server)."""
-    sock = loopback_socket()
-    port = sock.getsockname()[1]
-    server = uvicorn_server(app, lifespan=lifespan, **config)
-    try:
-        async with anyio.create_task_group() as task_group:
-            task_group.start_soon(server.serve, [sock])
-            with anyio.fail_after(5):
-                while not server.started:  # noqa: ASYNC110 - uvicorn offers no event for it
-                    await anyio.sleep(0.01)
-            try:
-                yield f"http://127.0.0.1:{port}", server
-            finally:
-                server.should_exit = True
-    finally:
-        sock.close()
-
-
-def unused_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def remote_key_set(url: str, **options: Any) -> RemoteKeySet:

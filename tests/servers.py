@@ -11,7 +11,7 @@ import ssl
 import subprocess
 import tempfile
 import time
-from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import IO, Any
@@ -21,30 +21,53 @@ import httpx
 import uvicorn
 
 
+def loopback_socket() -> socket.socket:
+    """A listening-ready TCP socket on 127.0.0.1 and a free port."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    return sock
+
+
+def uvicorn_server(app: Callable[..., Any], *, lifespan: Any = "off", **config: Any) -> Any:
+    # h11, not "auto": the dev extra brings httptools (for tests/test_servers.py), which refuses
+    # control bytes in header values before the app could answer them as Hasura does.
+    config = {"http": "h11", "log_config": None, "log_level": "warning", **config}
+    return uvicorn.Server(uvicorn.Config(app, lifespan=lifespan, interface="asgi3", **config))
+
+
+@asynccontextmanager
+async def loopback_server(
+    app: Callable[..., Any], *, lifespan: Any = "off", **config: Any
+) -> AsyncIterator[tuple[str, uvicorn.Server]]:
+    """A uvicorn server on 127.0.0.1 in the caller's task group: (base URL, server)."""
+    sock = loopback_socket()
+    port = sock.getsockname()[1]
+    server = uvicorn_server(app, lifespan=lifespan, **config)
+    try:
+        async with anyio.create_task_group() as task_group:
+            task_group.start_soon(server.serve, [sock])
+            with anyio.fail_after(10):
+                while not server.started:
+                    if server.should_exit:
+                        raise RuntimeError("uvicorn did not start")
+                    await anyio.sleep(0.01)
+            try:
+                yield f"http://127.0.0.1:{port}", server
+            finally:
+                server.should_exit = True
+    finally:
+        sock.close()
+
+
 @asynccontextmanager
 async def serve(app: Any, **options: Any) -> AsyncIterator[str]:
-    """Serve ``app`` on an ephemeral loopback port; yields ``http://127.0.0.1:<port>``.
+    """`loopback_server` when only the URL matters: yields ``http://127.0.0.1:<port>``.
 
     ``options`` go to `uvicorn.Config` (e.g. ``lifespan="on"``).
     """
-    options.setdefault("lifespan", "off")
-    # h11, not "auto": the dev extra brings httptools (for tests/test_servers.py), which refuses
-    # control bytes in header values before the app could answer them as Hasura does.
-    options.setdefault("http", "h11")
-    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", **options)
-    server = uvicorn.Server(config)
-    async with anyio.create_task_group() as group:
-        group.start_soon(server.serve)
-        with anyio.fail_after(10):
-            while not server.started:
-                if server.should_exit:
-                    raise RuntimeError("uvicorn did not start")
-                await anyio.sleep(0.01)
-        port = server.servers[0].sockets[0].getsockname()[1]
-        try:
-            yield f"http://127.0.0.1:{port}"
-        finally:
-            server.should_exit = True
+    async with loopback_server(app, **options) as (base, _):
+        yield base
 
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -6,6 +6,9 @@ from __future__ import annotations
 import importlib.util
 import io
 import json
+import os
+import re
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -83,7 +86,7 @@ def test_mint_makes_a_clerk_template_token(
     assert parsed.header == {"alg": "RS256", "typ": "JWT", "kid": "ins_test"}
     claims = parsed.claims
     # Clerk's claim set, in Clerk's (sorted) order.
-    assert list(claims) == ["azp", "exp", NAMESPACE, "iat", "iss", "nbf", "sid", "sub"]
+    assert list(claims) == ["azp", "exp", NAMESPACE, "iat", "iss", "jti", "nbf", "sub"]
     assert claims[NAMESPACE] == {
         "x-hasura-user-id": "user_42",
         "x-hasura-default-role": "user",
@@ -92,13 +95,25 @@ def test_mint_makes_a_clerk_template_token(
     assert claims["sub"] == "user_42"
     assert claims["iss"] == "https://clerk.example.test"
     assert claims["azp"] == "https://app.example.test"
-    assert claims["sid"].startswith("sess_")
+    assert re.fullmatch("[0-9a-f]{20}", claims["jti"])
     assert before <= claims["iat"] <= time.time()
     assert claims["nbf"] == claims["iat"] - 5
     assert claims["exp"] == claims["iat"] + 120
     # And the middleware's machinery accepts it with the public key.
     config = json.dumps(keys["RS256"].config)
     assert run(capsys, "verify", out.strip(), "--config", config)[0] == 0
+
+
+@pytest.mark.parametrize("alg", ["RS384", "RS512", "PS256", "PS384", "PS512"])
+def test_mint_signs_every_algorithm_an_rsa_key_verifies(
+    capsys: pytest.CaptureFixture[str], rsa_key_file: Path, keys: dict[str, SigningKey], alg: str
+) -> None:
+    # One list, the verifier's (spec 7.1): an RS256 config's key verifies RS and PS tokens.
+    code, token, _ = run(capsys, "mint", "--key", str(rsa_key_file), "--alg", alg)
+    assert code == 0
+    assert parse_token(token.strip()).header["alg"] == alg
+    config = json.dumps(keys["RS256"].config)
+    assert run(capsys, "verify", token.strip(), "--config", config)[0] == 0
 
 
 def test_mint_roles_claims_and_hmac_round_trip(
@@ -171,7 +186,10 @@ def mint_failures(tmp_path: Path, keys: dict[str, SigningKey]) -> list[tuple[lis
         (["--secret", "short"], "the secret is too short for HS256: at least 32 bytes"),
         (["--secret", HMAC_SECRET[:40], "--alg", "HS384"], "too short for HS384: at least 48"),
         (["--secret", HMAC_SECRET, "--alg", "RS256"], "--alg RS256 does not fit an HMAC secret"),
-        (["--key", rsa_file, "--alg", "HS256"], "--alg HS256 does not fit an RSA key"),
+        (
+            ["--key", rsa_file, "--alg", "HS256"],
+            "--alg HS256 does not fit an RSA key (RS256, RS384, RS512, PS256, PS384, PS512)",
+        ),
         (["--secret", "@/nonexistent/secret"], "cannot read the secret from /nonexistent/secret"),
         (["--key", "/nonexistent/key.pem"], "cannot read the key from /nonexistent/key.pem"),
         (["--key", _write(tmp_path, "junk.pem", b"junk")], "not a PEM private key"),
@@ -179,7 +197,10 @@ def mint_failures(tmp_path: Path, keys: dict[str, SigningKey]) -> list[tuple[lis
             ["--key", _write(tmp_path, "enc.pem", private_pem(ec_key, b"pw"))],
             "encrypted private keys are not supported",
         ),
-        (["--key", _write(tmp_path, "ec.pem", private_pem(ec_key))], "not an RSA private key"),
+        (
+            ["--key", _write(tmp_path, "ec.pem", private_pem(ec_key))],
+            "not an RSA private key (--key signs RS256, RS384, RS512, PS256, PS384, PS512)",
+        ),
         (
             ["--key", _write(tmp_path, "small.pem", private_pem(small))],
             "RSA keys under 2048 bits are refused",
@@ -487,13 +508,19 @@ def test_verify_reports_an_unreachable_jwks(
 # --- demo and the command line itself ----------------------------------------------------------
 
 
+ROOT = Path(__file__).resolve().parent.parent
+
+
 def test_demo_outside_a_checkout(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    monkeypatch.setattr(_cli, "EXAMPLES", tmp_path)
+    monkeypatch.chdir(tmp_path)
     code, _, err = run(capsys, "demo")
     assert code == 2
-    assert "the demo ships with the source repository" in err
+    assert err == (
+        "asgi-hasura-jwt demo: the demo ships with the source repository (examples/demo): run"
+        " `make demo`, or this command, in the root of a checkout\n"
+    )
 
 
 def test_demo_without_dev_extras(
@@ -504,6 +531,7 @@ def test_demo_without_dev_extras(
     def find_spec(name: str, *args: Any) -> Any:
         return None if name in ("strawberry", "uvicorn") else real(name, *args)
 
+    monkeypatch.chdir(ROOT)
     monkeypatch.setattr(importlib.util, "find_spec", find_spec)
     code, _, err = run(capsys, "demo")
     assert code == 2
@@ -511,6 +539,27 @@ def test_demo_without_dev_extras(
         "asgi-hasura-jwt demo: the demo needs the development extras (missing: strawberry,"
         " uvicorn): pip install -e '.[dev]', or run `make demo`\n"
     )
+
+
+def test_demo_becomes_python_m_examples_demo(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The real run is tests/test_demo.py's console-script test; here, the exact command line,
+    # every option (--help too) left to the demo's own parser.
+    calls: list[tuple[str, list[str]]] = []
+
+    def execv(path: str, argv: list[str]) -> None:
+        calls.append((path, argv))
+        raise SystemExit(0)
+
+    monkeypatch.chdir(ROOT)
+    monkeypatch.setattr(os, "execv", execv)
+    with pytest.raises(SystemExit):
+        main(["demo", "--check", "--lifetime", "2", "--help"], environ={})
+    assert calls == [
+        (
+            sys.executable,
+            [sys.executable, "-m", "examples.demo", "--check", "--lifetime", "2", "--help"],
+        )
+    ]
 
 
 def test_usage_errors_are_one_line(capsys: pytest.CaptureFixture[str]) -> None:
@@ -537,5 +586,5 @@ def test_interrupt_exits_130_without_traceback(
     def interrupted(args: Any, environ: Any) -> int:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(_cli, "_mint", interrupted)
+    monkeypatch.setattr(_cli.mint, "run", interrupted)
     assert run(capsys, "mint") == (130, "", "")

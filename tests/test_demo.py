@@ -12,21 +12,22 @@ import anyio
 import httpx
 import pytest
 
-from asgi_hasura_jwt._cli import main
 from asgi_hasura_jwt._token import parse_token
 from examples.demo import DemoError, serve_demo
+from examples.demo.__main__ import main
 from examples.demo.check import Check
 from examples.demo.issuer import TOKEN_PATH, DevIssuer
 
 pytestmark = pytest.mark.network
 
 SCRIPT = Path(sys.executable).with_name("asgi-hasura-jwt")
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_demo_check_passes(capsys: pytest.CaptureFixture[str]) -> None:
     # The command `make demo-check` runs, with a shorter token lifetime; every step of the
     # check has its own timeout.
-    code = main(["demo", "--check", "--lifetime", "2"])
+    code = main(["--check", "--lifetime", "2"])
     out = capsys.readouterr().out
     assert code == 0, out
     assert out.count("\nok    ") == 7
@@ -60,8 +61,9 @@ def printed_url(pattern: str, printed: str) -> str:
 
 async def test_console_script_serves_until_interrupted() -> None:
     assert SCRIPT.exists(), "the console script is installed by `make` (pip install -e '.[dev]')"
+    # Run from the checkout's root, as `make demo` runs it: the command becomes the demo.
     command = [str(SCRIPT), "demo", "--port", "0", "--lifetime", "30"]
-    async with await anyio.open_process(command) as process:
+    async with await anyio.open_process(command, cwd=ROOT) as process:
         assert process.stdout is not None
         printed = ""
         with anyio.fail_after(20):

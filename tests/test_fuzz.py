@@ -20,7 +20,7 @@ from typing import Any
 import httpx
 import pytest
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -42,7 +42,6 @@ from .conftest import (
     middleware,
     mint,
     payload,
-    pem_public,
 )
 from .jwks_helpers import remote_key_set
 
@@ -94,38 +93,7 @@ def verify_reason(token: str, key: VerificationKey) -> str:
 @functools.cache
 def other_keys() -> dict[str, SigningKey]:
     """A second key of every family: never the signer of the conftest keys' tokens."""
-    from joserfc.jwk import ECKey, OctKey, OKPKey, RSAKey
-
-    secret = b"another-hmac-secret-that-is-also-long-enough-for-hs512-signing!!"
-    rsa_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    ec_keys = {
-        name: ec.generate_private_key(curve)
-        for name, curve in (("ES256", ec.SECP256R1()), ("ES384", ec.SECP384R1()))
-    }
-    ec521 = ec.generate_private_key(ec.SECP521R1())
-    ed = ed25519.Ed25519PrivateKey.generate()
-    result = {
-        "HS256": SigningKey(
-            "HS256", "HS256", OctKey(secret, secret), {"type": "HS256", "key": secret.decode()}
-        ),
-        "RS256": SigningKey(
-            "RS256",
-            "RS256",
-            RSAKey(rsa_key, rsa_key),
-            {"type": "RS256", "key": pem_public(rsa_key)},
-        ),
-        "ES512": SigningKey(
-            "ES512", "ES512", ECKey(ec521, ec521), {"type": "ES512", "key": pem_public(ec521)}
-        ),
-        "Ed25519": SigningKey(
-            "Ed25519", "EdDSA", OKPKey(ed, ed), {"type": "Ed25519", "key": pem_public(ed)}
-        ),
-    }
-    for name, private in ec_keys.items():
-        result[name] = SigningKey(
-            name, name, ECKey(private, private), {"type": name, "key": pem_public(private)}
-        )
-    return result
+    return {name: SigningKey.generate(name) for name in _build_keys()}
 
 
 # --- strategies ----------------------------------------------------------------------------------

@@ -16,13 +16,12 @@ from joserfc.jwk import RSAKey
 from joserfc.jws import JWSRegistry
 
 from asgi_hasura_jwt import HasuraJWTMiddleware
+from asgi_hasura_jwt.testing import b64url
 
 from .jwks_helpers import (
     Endpoint,
-    b64url,
     gzip_bomb,
     loop_gaps,
-    loopback_server,
     peak_memory,
     remote_key_set,
     rs256_token,
@@ -30,6 +29,7 @@ from .jwks_helpers import (
     rsa_private,
     verifies,
 )
+from .servers import loopback_server
 
 pytestmark = [pytest.mark.network, pytest.mark.asyncio]
 

@@ -16,14 +16,8 @@ import pytest
 from asgi_hasura_jwt._jwks import RemoteKeySet
 from asgi_hasura_jwt._lifespan import handle_lifespan
 
-from .jwks_helpers import (
-    Endpoint,
-    loopback_server,
-    loopback_socket,
-    remote_key_set,
-    unused_port,
-    uvicorn_server,
-)
+from .jwks_helpers import Endpoint, remote_key_set
+from .servers import free_port, loopback_server, loopback_socket, uvicorn_server
 
 URL = "https://issuer.example/jwks"
 Message = MutableMapping[str, Any]
@@ -326,7 +320,7 @@ async def test_uvicorn_startup_fails_when_the_jwks_is_unreachable(
     async def no_backoff(delay: float) -> None:
         await anyio.lowlevel.checkpoint()
 
-    url = f"http://127.0.0.1:{unused_port()}/jwks"
+    url = f"http://127.0.0.1:{free_port()}/jwks"
     keys = remote_key_set(url, sleep=no_backoff, fetch_timeout=1)
     app = with_lifespan(LifespanApp(), [keys])
     sock = loopback_socket()

@@ -21,7 +21,6 @@ that exactly those differences happen.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
 from collections.abc import Callable
@@ -46,7 +45,7 @@ from asgi_hasura_jwt._strict import StrictDecodeError, b64url_decode
 from asgi_hasura_jwt._token import ParsedToken, parse_token
 from asgi_hasura_jwt._verify import TokenVerifier
 
-from .conftest import HMAC_SECRET, call, middleware
+from .conftest import HMAC_SECRET, b64url, call, middleware
 from .jwks_helpers import remote_key_set
 
 WYCHEPROOF = Path(__file__).parent / "data" / "wycheproof"
@@ -527,10 +526,6 @@ _HMAC_MIN_KEY = {"HS256": 32, "HS384": 48, "HS512": 64}
 _HMAC_TAG = {"HS256": 32, "HS384": 48, "HS512": 64}
 
 
-def _b64url(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
 def _group_jwk(group: dict[str, Any]) -> dict[str, Any]:
     for field in ("publicKeyJwk", "keyJwk"):
         if field in group:
@@ -544,8 +539,8 @@ def _group_jwk(group: dict[str, Any]) -> dict[str, Any]:
     return {
         "kty": "EC",
         "crv": _CURVES[group["publicKey"]["curve"]],
-        "x": _b64url(point[1 : 1 + half]),
-        "y": _b64url(point[1 + half :]),
+        "x": b64url(point[1 : 1 + half]),
+        "y": b64url(point[1 + half :]),
     }
 
 

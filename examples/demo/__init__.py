@@ -1,8 +1,9 @@
 """The end-to-end demo: a Clerk-style issuer and a GraphQL app behind the middleware, on loopback.
 
 Two servers, because the middleware fetches the JWKS during its lifespan startup, before its own
-server accepts connections: the issuer must already be serving. ``asgi-hasura-jwt demo`` (``make
-demo``) serves both until Ctrl-C; ``--check`` (``make demo-check``) runs `check.Check` instead.
+server accepts connections: the issuer must already be serving. ``python -m examples.demo`` from
+the repository root (``make demo``, ``asgi-hasura-jwt demo``) serves both until Ctrl-C;
+``--check`` (``make demo-check``) runs `check.Check` instead.
 """
 
 from __future__ import annotations
@@ -10,7 +11,6 @@ from __future__ import annotations
 import errno
 import json
 import socket
-import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -24,7 +24,6 @@ from .app import GRAPHQL_PATH, create_app, jwt_config
 from .check import Check
 from .issuer import JWKS_PATH, TOKEN_PATH, DevIssuer
 
-DEFAULT_PORT = 8000
 STARTUP_TIMEOUT = 40.0  # the middleware's own JWKS startup is bounded by 30 s (spec 4.3)
 
 
@@ -144,7 +143,7 @@ Open {demo.app_url}/ in a browser and press "Make query", or from a shell:
 Tokens live {issuer.lifetime} s, as Clerk's do. Ctrl-C stops the demo."""
 
 
-async def _run(host: str, port: int, issuer_port: int | None, lifetime: int, check: bool) -> int:
+async def run(host: str, port: int, issuer_port: int | None, lifetime: int, check: bool) -> int:
     async with serve_demo(host, port, issuer_port, lifetime) as demo:
         if check:
             passed = await Check(demo.app_url, demo.issuer.url, lifetime, print).run()
@@ -152,17 +151,3 @@ async def _run(host: str, port: int, issuer_port: int | None, lifetime: int, che
         print(_instructions(demo), flush=True)
         await demo.stopped.wait()
     return 0
-
-
-def main(
-    *, host: str, port: int | None, issuer_port: int | None, lifetime: int, check: bool
-) -> int:
-    """Serve the demo until interrupted, or run the self-check; returns an exit code."""
-    if port is None:
-        # The check needs no fixed port, and must not collide with a running demo.
-        port = 0 if check else DEFAULT_PORT
-    try:
-        return anyio.run(_run, host, port, issuer_port, lifetime, check)
-    except DemoError as exc:
-        print(f"asgi-hasura-jwt demo: {exc}", file=sys.stderr)
-        return 2

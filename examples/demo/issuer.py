@@ -10,14 +10,12 @@ from __future__ import annotations
 import secrets
 from collections.abc import Sequence
 
-from cryptography.hazmat.primitives.asymmetric import rsa
-from joserfc.jwk import RSAKey
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from asgi_hasura_jwt._cli import clerk_claims, sign
+from asgi_hasura_jwt import testing
 
 JWKS_PATH = "/.well-known/jwks.json"
 TOKEN_PATH = "/v1/tokens/hasura"
@@ -37,10 +35,8 @@ class DevIssuer:
         self.lifetime = lifetime
         # Clerk's kid is its instance id ("ins_..."); a fresh key and id each start.
         self.kid = f"ins_dev{secrets.token_hex(8)}"
-        private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-        self._key = RSAKey(private, private)
-        public = self._key.as_dict(private=False)
-        self.jwks = {"keys": [{**public, "kid": self.kid, "alg": "RS256", "use": "sig"}]}
+        self._key = testing.SigningKey.generate("RS256", kid=self.kid)
+        self.jwks = {"keys": [self._key.jwk()]}
         self.app = Starlette(
             routes=[
                 Route(JWKS_PATH, self._jwks_endpoint),
@@ -49,13 +45,13 @@ class DevIssuer:
         )
 
     def mint(self, user_id: str = DEMO_USER_ID, azp: str | None = None) -> str:
-        claims = clerk_claims(
+        claims = testing.clerk_claims(
             user_id=user_id,
             lifetime=self.lifetime,
             issuer=self.url,
             azp=azp or self.app_origins[0],
         )
-        return sign(claims, self._key, "RS256", self.kid)
+        return testing.mint(self._key, claims)
 
     async def _jwks_endpoint(self, request: Request) -> Response:
         return JSONResponse(self.jwks, headers={"Cache-Control": JWKS_CACHE_CONTROL})
