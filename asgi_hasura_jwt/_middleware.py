@@ -7,8 +7,7 @@ from typing import Any
 from ._auth import Authenticator
 from ._errors import ConfigError, as_auth_error
 from ._http import respond
-from ._jwks import JWKSStatus, KeySources
-from ._lifespan import handle_lifespan
+from ._jwks import JWKSStatus, KeySources, handle_lifespan
 from ._session import SCOPE_KEY
 from ._settings import Settings
 from ._types import ASGIApp, Receive, Scope, Send

@@ -26,12 +26,12 @@ import anyio.abc
 import anyio.lowlevel
 import httpx
 
-from ._config import JWTConfig
-from ._errors import ConfigError, InvalidJWT, JWKSStartupError
-from ._expiry import ExpiryParseError, expiry_from_headers
-from ._keys import KeySource, StaticKeys, VerificationKey, key_from_jwk
-from ._options import DEFAULT_JWKS_OPTIONS, MAX_JWKS_BYTES, JWKSOptions, count
-from ._strict import StrictDecodeError, loads
+from .._config import JWTConfig
+from .._errors import ConfigError, InvalidJWT, JWKSStartupError
+from .._keys import KeySource, StaticKeys, VerificationKey, key_from_jwk
+from .._options import DEFAULT_JWKS_OPTIONS, MAX_JWKS_BYTES, JWKSOptions, count
+from .._strict import StrictDecodeError, loads
+from .expiry import ExpiryParseError, expiry_from_headers
 
 logger = logging.getLogger("asgi_hasura_jwt.jwks")
 
