@@ -913,7 +913,7 @@ async def test_aclose_closes_only_a_client_it_created(monkeypatch: pytest.Monkey
     await injected.aclose()
 
     # A key set without http_client makes its own (here: one on the mock transport).
-    monkeypatch.setattr(RemoteKeySet, "_new_client", staticmethod(endpoint.client))
+    monkeypatch.setattr(remote, "new_client", endpoint.client)
     own = remote_key_set(URL, fallback_max_age=0.001)
     client = own._client
     assert client is not None
