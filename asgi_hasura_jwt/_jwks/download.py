@@ -12,6 +12,8 @@ from collections.abc import Iterator
 import anyio.lowlevel
 import httpx
 
+from .._errors import ConfigError
+
 _REQUEST_HEADERS = {
     "Accept": "application/json, application/jwk-set+json",
     # Servers behind a CDN may compress all the same; `_Inflater` bounds what that costs.
@@ -21,10 +23,27 @@ _REQUEST_HEADERS = {
 _WBITS = {"gzip": zlib.MAX_WBITS | 16, "x-gzip": zlib.MAX_WBITS | 16, "deflate": zlib.MAX_WBITS}
 # Decoded bytes per inflate step: a fraction of IMPORT_SLICE's work, however well it compresses.
 INFLATE_PIECE = 64 * 1024
+_MASK = "***"
 
 
 class DownloadFailed(Exception):
     """A response that cannot be a JWKS; the message is safe to log."""
+
+
+def parse_url(url: str) -> httpx.URL:
+    """``url`` parsed; raises `ConfigError` unless it is an http(s) URL with a host."""
+    try:
+        parsed = httpx.URL(url)
+    except (TypeError, httpx.InvalidURL) as exc:
+        raise ConfigError(f"jwk_url is not a valid URL: {exc}") from exc
+    if parsed.scheme not in ("http", "https") or not parsed.host:
+        raise ConfigError("jwk_url must be an http:// or https:// URL with a host")
+    return parsed
+
+
+def display_url(url: httpx.URL) -> str:
+    """``url`` with any password masked, for log lines and `JWKSStatus`."""
+    return str(url.copy_with(username=url.username, password=_MASK)) if url.password else str(url)
 
 
 def new_client() -> httpx.AsyncClient:
