@@ -200,7 +200,7 @@ def key_from_jwk(jwk: Any) -> VerificationKey | str:
 
 
 class KeySource(Protocol):
-    """Where a config's verification keys come from: a static key, or a JWKS (``_jwks.py``)."""
+    """Where a config's verification keys come from: a static key, or a JWKS (``_jwks/``)."""
 
     @property
     def version(self) -> int:

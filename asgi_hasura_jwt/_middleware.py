@@ -7,8 +7,7 @@ from typing import Any
 from ._auth import Authenticator
 from ._errors import ConfigError
 from ._http import HTTPAuth
-from ._jwks import JWKSStatus, KeySources
-from ._lifespan import handle_lifespan
+from ._jwks import JWKSStatus, KeySources, handle_lifespan
 from ._settings import Settings
 from ._types import ASGIApp, Receive, Scope, Send
 from ._websocket import WebSocketAuth

@@ -28,8 +28,8 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from joserfc.jwk import ECKey, OctKey, OKPKey, RSAKey
 from joserfc.jws import JWSRegistry
 
-from ._names import DEFAULT_NAMESPACE
 from ._keys import EC_ALGORITHM_BY_CURVE, HMAC_MIN_BYTES, MIN_RSA_BITS, JoseKey
+from ._names import DEFAULT_NAMESPACE
 
 __all__ = [
     "CLERK_LIFETIME",

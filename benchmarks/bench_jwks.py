@@ -36,6 +36,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from asgi_hasura_jwt._jwks import RemoteKeySet
+from asgi_hasura_jwt._options import JWKSOptions
 from asgi_hasura_jwt._strict import loads
 from tests.jwks_helpers import gzip_bomb
 
@@ -213,9 +214,10 @@ async def measure(base: str, fetches: int, ticker: Ticker) -> tuple[list[dict[st
 
         # Every unknown kid refetches: no cooldown, a 1 ms floor. The key sets are made before
         # measuring, as the middleware makes them at construction.
-        same = RemoteKeySet(f"{base}/same", kid_cooldown=0, min_refresh_interval=0.001)
-        rotating = RemoteKeySet(f"{base}/rotate", kid_cooldown=0, min_refresh_interval=0.001)
-        bombed = RemoteKeySet(f"{base}/bomb", kid_cooldown=0, min_refresh_interval=0.001)
+        options = JWKSOptions(kid_cooldown=0, min_refresh_interval=0.001)
+        same = RemoteKeySet(f"{base}/same", options)
+        rotating = RemoteKeySet(f"{base}/rotate", options)
+        bombed = RemoteKeySet(f"{base}/bomb", options)
         await anyio.sleep(0.05)
         ticker.take()
         started = time.perf_counter()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from asgi_hasura_jwt._expiry import (
+from asgi_hasura_jwt._jwks.expiry import (
     ExpiryParseError,
     expiry_from_headers,
     parse_cache_control,

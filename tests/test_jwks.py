@@ -15,9 +15,9 @@ import anyio
 import httpx
 import pytest
 
-from asgi_hasura_jwt import JWKSStartupError, _jwks
+from asgi_hasura_jwt import JWKSStartupError
 from asgi_hasura_jwt._errors import ConfigError, InvalidJWT
-from asgi_hasura_jwt._jwks import RemoteKeySet
+from asgi_hasura_jwt._jwks import RemoteKeySet, remote
 
 from .jwks_helpers import (
     Endpoint,
@@ -789,7 +789,7 @@ async def test_startup_failure_names_the_url_and_the_last_error(
 
 @pytest.mark.asyncio
 async def test_startup_is_bounded_in_time(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(_jwks, "STARTUP_DEADLINE", 0.2)
+    monkeypatch.setattr(remote, "STARTUP_DEADLINE", 0.2)
     endpoint = Endpoint()
     endpoint.gate = anyio.Event()  # hangs
     keys = key_set(endpoint, FakeTime(autojump=True), fetch_timeout=5)
@@ -814,7 +814,7 @@ async def test_startup_stops_before_a_backoff_that_ends_past_the_deadline(
 ) -> None:
     # Sleeps are instant (autojump) but the deadline is on anyio's clock: after the third
     # failure the 0.8 s backoff would end past it, so there is no fourth attempt to announce.
-    monkeypatch.setattr(_jwks, "STARTUP_DEADLINE", 0.6)
+    monkeypatch.setattr(remote, "STARTUP_DEADLINE", 0.6)
     endpoint = Endpoint()
     endpoint.status = 503
     keys = key_set(endpoint, FakeTime(autojump=True))
@@ -913,7 +913,7 @@ async def test_aclose_closes_only_a_client_it_created(monkeypatch: pytest.Monkey
     await injected.aclose()
 
     # A key set without http_client makes its own (here: one on the mock transport).
-    monkeypatch.setattr(RemoteKeySet, "_new_client", staticmethod(endpoint.client))
+    monkeypatch.setattr(remote, "new_client", endpoint.client)
     own = remote_key_set(URL, fallback_max_age=0.001)
     client = own._client
     assert client is not None

@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from asgi_hasura_jwt._jwks import RemoteKeySet
-from asgi_hasura_jwt._lifespan import handle_lifespan
+from asgi_hasura_jwt._jwks.lifespan import handle_lifespan
 
 from .jwks_helpers import Endpoint, remote_key_set
 from .servers import free_port, loopback_server, loopback_socket, uvicorn_server

@@ -1,6 +1,6 @@
 """When a fetched JWKS expires, from its response headers (spec 4.2, Hasura's rules).
 
-Pure functions of the headers and ``now``; the schedule built on them lives in ``_jwks.py``.
+Pure functions of the headers and ``now``; the refresh planned from them is in ``state.py``.
 """
 
 from __future__ import annotations

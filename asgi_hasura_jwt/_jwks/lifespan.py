@@ -15,9 +15,9 @@ from collections.abc import Sequence
 import anyio
 import anyio.abc
 
-from ._errors import JWKSStartupError
-from ._jwks import RemoteKeySet
-from ._types import ASGIApp, Message, Receive, Scope, Send
+from .._errors import JWKSStartupError
+from .._types import ASGIApp, Message, Receive, Scope, Send
+from .remote import RemoteKeySet
 
 logger = logging.getLogger("asgi_hasura_jwt.lifespan")
 
