@@ -159,12 +159,14 @@ async def test_bounded_in_entries(keys: dict[str, SigningKey]) -> None:
 
 
 async def test_bounded_in_bytes(keys: dict[str, SigningKey]) -> None:
-    auth = authenticator(cache_bytes=4000)
+    # An entry keeps the decoded claims (`Session.claims`): about 5 bytes per signed byte, so
+    # six 1.4 KB tokens (~9 KB each) do not fit in 20 KB.
+    auth = authenticator(cache_bytes=20_000)
     tokens = [token_for(keys, pad="x" * 1000, jti=str(i)) for i in range(6)]
     for token in tokens:
         await auth.authenticate(headers(token))
     assert 0 < len(auth.cache) < 6
-    assert auth.cache.size_bytes <= 4000
+    assert auth.cache.size_bytes <= 20_000
     huge = token_for(keys, pad="x" * 5000)
     await auth.authenticate(headers(huge))
     assert auth.cache.get((0, huge)) is None  # larger than the whole budget: not stored
