@@ -190,11 +190,12 @@ def parse_config(raw: Any) -> JWTConfig:
     skew = _number(raw.get("allowed_skew", 0), "allowed_skew")
     if namespace is not None and not isinstance(namespace, str):
         raise ConfigError("claims_namespace: expected a string")
+    mapped = _mapped_claims(claims_map) if claims_map is not None else None
     # Hasura ignores unknown fields, so the "clerk" object can share Hasura's own secret.
     clerk = parse_clerk(raw["clerk"], location) if "clerk" in raw else None
     claims: NamespaceClaims | MappedClaims | ClerkSessionClaims
-    if claims_map is not None:
-        claims = _mapped_claims(claims_map)
+    if mapped is not None:
+        claims = mapped
     elif clerk is not None and clerk.kind == "session":
         claims = ClerkSessionClaims()
     else:

@@ -511,3 +511,12 @@ def test_clerk_token_header_is_what_clerk_sends(keys: dict[str, SigningKey]) -> 
     token = clerk_token(keys["RS256"], session_claims(), cat=SESSION_CATEGORY)
     header = json.loads(b64url_decode(token.split(".")[0].encode()))
     assert header == {"alg": "RS256", "kid": KID, "typ": "JWT", "cat": SESSION_CATEGORY}
+
+
+def test_clerk_object_is_checked_after_hasura_fields(keys: dict[str, SigningKey]) -> None:
+    bad_map = {"x-hasura-allowed-roles": ["user"], "x-hasura-default-role": "user", "user": "x"}
+    with pytest.raises(ConfigError) as raised:
+        HasuraJWTMiddleware(
+            echo_app, jwt_secret=config(keys["RS256"], "bad", claims_map=bad_map), environ={}
+        )
+    assert str(raised.value) == "claims_map: user does not start with x-hasura-"
