@@ -63,6 +63,8 @@ class ClerkRules:
     def check_kind(self, header: dict[str, Any], claims: dict[str, Any]) -> None:
         """Refuse a token of another Clerk kind than the configured one (``invalid-jwt``)."""
         typ = header.get("typ")
+        # str.lower maps no non-ASCII character into "jwt" or "application/" (only the
+        # Kelvin sign lowers to ASCII, to "k").
         if typ is not None and (not isinstance(typ, str) or typ.lower() not in _JWT_TYPES):
             # OAuth access tokens are "at+jwt" (RFC 9068).
             raise InvalidJWT("JWTUnexpectedType: the token's typ is not JWT")

@@ -127,6 +127,7 @@ SESSION = {"token": "session"}
         (SESSION, {"typ": "JWS"}, WRONG_TYP),
         (SESSION, {"typ": ""}, WRONG_TYP),
         (SESSION, {"typ": 1}, WRONG_TYP),
+        (SESSION, {"typ": "JW\u0162"}, WRONG_TYP),  # Unicode look-alikes are not JWT
         # typ is checked before cat.
         (SESSION, {"typ": "at+jwt", "cat": MACHINE_CATEGORY}, WRONG_TYP),
     ],
