@@ -28,6 +28,8 @@ def test_exported_members() -> None:
     }
     assert set(asgi_hasura_jwt.__all__) - {"__version__"} == public
     assert asgi_hasura_jwt.__all__ == sorted(asgi_hasura_jwt.__all__)
+    import asgi_hasura_jwt.clerk
+
     assert asgi_hasura_jwt.clerk.__all__ == ["jwt_secret"]
 
 
