@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 import asgi_hasura_jwt
-from asgi_hasura_jwt import ConfigError, HasuraJWTMiddleware, Session, get_session
+from asgi_hasura_jwt import ConfigError, HasuraJWTMiddleware, Session, clerk, get_session
 
 from .conftest import HMAC_SECRET, SigningKey, call, echo_app, middleware, mint
 
@@ -28,9 +28,7 @@ def test_exported_members() -> None:
     }
     assert set(asgi_hasura_jwt.__all__) - {"__version__"} == public
     assert asgi_hasura_jwt.__all__ == sorted(asgi_hasura_jwt.__all__)
-    import asgi_hasura_jwt.clerk
-
-    assert asgi_hasura_jwt.clerk.__all__ == ["jwt_secret"]
+    assert clerk.__all__ == ["jwt_secret"]
 
 
 def test_constructor_validates_everything() -> None:
