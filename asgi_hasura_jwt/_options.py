@@ -16,6 +16,9 @@ from ._errors import ConfigError
 DEFAULT_MAX_TOKEN_BYTES = 16 * 1024
 DEFAULT_CACHE_ENTRIES = 1024
 DEFAULT_CACHE_BYTES = 4 * 1024 * 1024
+# A Clerk webhook body (asgi_hasura_jwt.clerk.events_app); user objects carry up to 8 KB of
+# metadata each, and Svix's messages are far below this.
+DEFAULT_WEBHOOK_BODY_BYTES = 1 << 20
 # How a websocket that offers no subprotocol at all is served: "plain" (ours) authenticates it
 # at the handshake; "graphql-ws" reads it as the legacy GraphQL protocol, as Hasura does.
 WEBSOCKET_DEFAULT_PROTOCOLS = ("plain", "graphql-ws")
