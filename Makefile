@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: test lint typecheck unit demo demo-check bench clean system-deps venv-deps
+.PHONY: test lint typecheck unit demo demo-check bench clean system-deps venv-deps demo-deps
 
 # Debian's python3 has no venv module without python3-venv.
 venv-deps:
@@ -15,6 +15,20 @@ venv-deps:
 system-deps:
 	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 \
 		|| [ -n "$${CHROMIUM:-}" ] || .ci/apt-install chromium
+
+# The demo page's browser client (graphql-ws, pinned with its integrity hash in
+# examples/demo/package-lock.json), from the npm registry into a gitignored node_modules: the
+# page works offline, and no third-party code is committed.
+DEMO_JS := examples/demo/node_modules/graphql-ws/umd/graphql-ws.min.js
+
+$(DEMO_JS): examples/demo/package.json examples/demo/package-lock.json
+	@command -v npm >/dev/null 2>&1 || .ci/apt-install npm
+	@if command -v npm >/dev/null 2>&1; then \
+		npm ci --prefix examples/demo --omit=peer --ignore-scripts --no-audit --no-fund \
+			--loglevel=error && test -f $@ && touch $@; \
+	else echo "make: no npm: the demo page's graphql-ws client is not installed" >&2; fi
+
+demo-deps: $(DEMO_JS)
 
 $(STAMP): pyproject.toml | venv-deps
 	$(PYTHON) -m venv $(VENV)
@@ -29,14 +43,14 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-unit: $(STAMP) system-deps
+unit: $(STAMP) system-deps $(DEMO_JS)
 	$(BIN)/pytest --cov --cov-report=term
 
 test: lint typecheck unit
 
 # The local Clerk-style issuer and a GraphQL app behind the middleware; prints what to try.
 # The demo is an example, not part of the package: python -m finds it in this directory.
-demo: $(STAMP)
+demo: $(STAMP) $(DEMO_JS)
 	$(BIN)/python -m examples.demo
 
 # The demo as a self-check: mint, query, subscribe, closed at expiry (3 s tokens); exit 0 or 1.
@@ -51,4 +65,4 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/run_all.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .coverage
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .coverage examples/demo/node_modules

@@ -65,6 +65,7 @@ class HasuraJWTMiddleware:
             self._authenticator,
             allowed_origins=settings.allowed_origins,
             clock=settings.clock,
+            default_protocol=settings.websocket_default_protocol,
         )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

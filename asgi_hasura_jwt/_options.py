@@ -16,6 +16,13 @@ from ._errors import ConfigError
 DEFAULT_MAX_TOKEN_BYTES = 16 * 1024
 DEFAULT_CACHE_ENTRIES = 1024
 DEFAULT_CACHE_BYTES = 4 * 1024 * 1024
+# A Clerk webhook body (asgi_hasura_jwt.clerk.events_app); user objects carry up to 8 KB of
+# metadata each, and Svix's messages are far below this.
+DEFAULT_WEBHOOK_BODY_BYTES = 1 << 20
+# How a websocket that offers no subprotocol at all is served: "plain" (ours) authenticates it
+# at the handshake; "graphql-ws" reads it as the legacy GraphQL protocol, as Hasura does.
+WEBSOCKET_DEFAULT_PROTOCOLS = ("plain", "graphql-ws")
+DEFAULT_WEBSOCKET_PROTOCOL = "plain"
 
 
 def seconds(name: str, value: Any, *, positive: bool) -> float:
@@ -57,6 +64,14 @@ def strings(name: str, value: Any) -> tuple[str, ...]:
 def optional_text(name: str, value: Any) -> str | None:
     if value is not None and not isinstance(value, str):
         raise ConfigError(f"{name}: expected a string or None, got {type(value).__name__}")
+    return value
+
+
+def choice(name: str, value: Any, choices: tuple[str, ...]) -> str:
+    """One of ``choices``, exactly (no case folding: a near miss is a typo, not a choice)."""
+    if not isinstance(value, str) or value not in choices:
+        got = repr(value) if isinstance(value, str) else type(value).__name__
+        raise ConfigError(f"{name}: expected one of {', '.join(map(repr, choices))}, got {got}")
     return value
 
 

@@ -22,8 +22,11 @@ from ._options import (
     DEFAULT_CACHE_BYTES,
     DEFAULT_CACHE_ENTRIES,
     DEFAULT_MAX_TOKEN_BYTES,
+    DEFAULT_WEBSOCKET_PROTOCOL,
+    WEBSOCKET_DEFAULT_PROTOCOLS,
     JWKSOptions,
     callable_or_none,
+    choice,
     count,
     flag,
     optional_text,
@@ -62,6 +65,7 @@ class Settings:
         "token_cache_bytes",
         "token_cache_size",
         "unauthorized_role",
+        "websocket_default_protocol",
     )
 
     def __init__(
@@ -83,6 +87,7 @@ class Settings:
         authorized_parties: Collection[str] | None = None,
         require_azp: bool = False,
         allowed_origins: Collection[str] = (),
+        websocket_default_protocol: str = DEFAULT_WEBSOCKET_PROTOCOL,
         max_token_bytes: int = DEFAULT_MAX_TOKEN_BYTES,
         token_cache_size: int = DEFAULT_CACHE_ENTRIES,
         token_cache_bytes: int = DEFAULT_CACHE_BYTES,
@@ -129,6 +134,9 @@ class Settings:
         self.require_azp = flag("require_azp", require_azp)
         self.allowed_origins = frozenset(
             _origin(origin) for origin in strings("allowed_origins", allowed_origins)
+        )
+        self.websocket_default_protocol = choice(
+            "websocket_default_protocol", websocket_default_protocol, WEBSOCKET_DEFAULT_PROTOCOLS
         )
         self.max_token_bytes = count("max_token_bytes", max_token_bytes, positive=True)
         self.token_cache_size = count("token_cache_size", token_cache_size, positive=False)

@@ -1,20 +1,24 @@
-"""Clerk helpers for apps: the Hasura JWT config of a Clerk instance (spec 6).
+"""Clerk helpers for apps (spec 6): `jwt_secret`, the Hasura JWT config of a Clerk instance,
+and `events_app`, the endpoint for Clerk's session webhooks.
 
 ``print(json.dumps(jwt_secret("https://clerk.example.com", token="session")))`` gives a value
 for ``HASURA_GRAPHQL_JWT_SECRET`` that Hasura and the middleware both read: Hasura ignores the
-``"clerk"`` object, the middleware applies Clerk's token rules from it.
+``"clerk"`` object, the middleware applies Clerk's token rules from it. ``svix`` (the
+``[clerk]`` extra) is imported when ``events_app`` is called, never when this module is.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from ._clerk import check_pending, check_token_kind
 from ._config import parse_config
 from ._errors import ConfigError
+from ._options import DEFAULT_WEBHOOK_BODY_BYTES
+from ._types import ASGIApp
 
-__all__ = ["jwt_secret"]
+__all__ = ["Revoker", "events_app", "jwt_secret"]
 
 
 def jwt_secret(
@@ -54,3 +58,28 @@ def _frontend_api(url: Any) -> str:
     if not valid or parts.query or parts.fragment or "?" in url or "#" in url or "@" in url:
         raise ConfigError(problem)
     return url.rstrip("/")
+
+
+class Revoker(Protocol):
+    """What ``events_app`` revokes through: `HasuraJWTMiddleware`, or the shared revocation
+    store (one per deployment, so that every replica hears the webhook).
+    """
+
+    async def revoke(self, *, sub: str | None = None, sid: str | None = None) -> None: ...
+
+
+def events_app(
+    target: Revoker, *, signing_secret: str, max_body_bytes: int = DEFAULT_WEBHOOK_BODY_BYTES
+) -> ASGIApp:
+    """An ASGI app for Clerk's webhooks (Svix-signed), mounted at any path.
+
+    ``session.revoked``, ``session.ended`` and ``session.removed`` call
+    ``target.revoke(sid=<session id>)``; ``user.deleted`` calls ``target.revoke(sub=<user id>)``;
+    other events are answered 204. A bad or stale signature (Svix's five-minute tolerance) is
+    400 and revokes nothing; a ``revoke`` that raises is 500, so that Svix retries. Raises
+    `ConfigError` for a ``signing_secret`` that is not ``whsec_…``, a target without ``revoke``
+    or a ``max_body_bytes`` that is not a positive int.
+    """
+    from ._clerk_events import EventsApp
+
+    return EventsApp(target, signing_secret=signing_secret, max_body_bytes=max_body_bytes)

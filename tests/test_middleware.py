@@ -28,7 +28,7 @@ def test_exported_members() -> None:
     }
     assert set(asgi_hasura_jwt.__all__) - {"__version__"} == public
     assert asgi_hasura_jwt.__all__ == sorted(asgi_hasura_jwt.__all__)
-    assert clerk.__all__ == ["jwt_secret"]
+    assert clerk.__all__ == ["Revoker", "events_app", "jwt_secret"]
 
 
 def test_constructor_validates_everything() -> None:

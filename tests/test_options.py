@@ -67,6 +67,23 @@ HS = {"type": "HS256", "key": HMAC_SECRET}
         ({"admin_secret": 1234}, "admin_secret: expected a string or None, got int"),
         ({"unauthorized_role": ["anonymous"]}, "unauthorized_role: expected a string or None"),
         ({"environ": [("A", "b")]}, "environ: expected a mapping, got list"),
+        (
+            {"websocket_default_protocol": "graphql-transport-ws"},
+            "websocket_default_protocol: expected one of 'plain', 'graphql-ws',"
+            " got 'graphql-transport-ws'",
+        ),
+        (
+            {"websocket_default_protocol": "GRAPHQL-WS"},
+            "websocket_default_protocol: expected one of 'plain', 'graphql-ws', got 'GRAPHQL-WS'",
+        ),
+        (
+            {"websocket_default_protocol": None},
+            "websocket_default_protocol: expected one of 'plain', 'graphql-ws', got NoneType",
+        ),
+        (
+            {"websocket_default_protocol": ["graphql-ws"]},
+            "websocket_default_protocol: expected one of 'plain', 'graphql-ws', got list",
+        ),
     ],
 )
 def test_a_wrong_option_is_a_config_error_naming_it(options: dict[str, Any], message: str) -> None:
@@ -86,6 +103,8 @@ def test_a_wrong_option_is_a_config_error_naming_it(options: dict[str, Any], mes
         {"authorized_parties": ["https://app.example"], "require_azp": True},
         {"on_error": lambda scope, error: None, "clock": lambda: 0.0},
         {"http_client": httpx.AsyncClient()},
+        {"websocket_default_protocol": "plain"},
+        {"websocket_default_protocol": "graphql-ws"},
     ],
 )
 def test_valid_edges_are_accepted(options: dict[str, Any]) -> None:

@@ -663,6 +663,74 @@ async def test_plain_websocket_without_expiry_gets_the_server_callables() -> Non
     assert received == [(socket.receive, socket.send)]
 
 
+# --- websocket_default_protocol: a socket that offers no subprotocol ------------------------
+
+
+async def test_no_subprotocol_is_legacy_graphql_ws_when_the_option_says_so() -> None:
+    # Hasura's test client: no subprotocol, the token in connection_init, none in the upgrade.
+    socket = Socket([])
+    auth, authenticator = guard(socket, default_protocol="graphql-ws")
+    socket.frame(init({"Authorization": "Bearer good"}))
+    socket.frame('{"type":"start","id":"1","payload":{"query":"subscription { s }"}}')
+    socket.client_close(1000)
+    with anyio.fail_after(2):
+        await auth(socket.scope, socket.receive, socket.send)
+    connect, first, _, _ = socket.seen
+    assert connect[1] is None  # not authenticated at the handshake: the app accepted first
+    assert first[1]["x-hasura-user-id"] == "1"
+    assert authenticator.calls == [[(b"authorization", b"Bearer good")]]
+
+
+@pytest.mark.parametrize(
+    ("frame", "frames", "close"),
+    [
+        (
+            init({"authorization": "Bearer forged"}),
+            [
+                '{"type":"connection_error",'
+                '"payload":"Could not verify JWT: JWSError JWSInvalidSignature"}'
+            ],
+            {
+                "type": "websocket.close",
+                "code": 4400,
+                "reason": '{"message":"4400: Connection initialization failed: '
+                'Could not verify JWT: JWSError JWSInvalidSignature"}',
+            },
+        ),
+        (
+            '{"type":"start","id":"1","payload":{"query":"{a}"}}',
+            [],
+            {"type": "websocket.close", "code": 4400, "reason": "Unauthorized"},
+        ),
+    ],
+)
+async def test_no_subprotocol_as_graphql_ws_refuses_as_the_legacy_protocol(
+    frame: str, frames: list[str], close: Message
+) -> None:
+    socket = Socket([])
+    auth, _ = guard(socket, default_protocol="graphql-ws")
+    socket.frame(frame)
+    await run(socket, auth)
+    assert socket.frames_sent == frames
+    assert socket.close == close
+    assert socket.app_frames == []
+
+
+@pytest.mark.parametrize(
+    ("subprotocols", "default"), [([], "plain"), (["chat"], "graphql-ws"), (["chat"], "plain")]
+)
+async def test_plain_unless_no_subprotocol_and_the_option(
+    subprotocols: list[str], default: str
+) -> None:
+    # A client that names another subprotocol said what it speaks: never read as GraphQL.
+    socket = Socket(subprotocols, headers=[(b"authorization", b"Bearer bad")])
+    auth, _ = guard(socket, default_protocol=default)
+    socket.frame(init({"authorization": "Bearer good"}))
+    await run(socket, auth)
+    assert socket.sent == [{"type": "websocket.close", "code": 1008}]  # refused at the handshake
+    assert socket.seen == []
+
+
 # --- the Origin rule ------------------------------------------------------------------------
 
 

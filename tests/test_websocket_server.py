@@ -19,6 +19,7 @@ from websockets.typing import Subprotocol
 
 from asgi_hasura_jwt import HasuraJWTMiddleware, get_session
 from asgi_hasura_jwt._types import Message, Receive, Scope, Send
+from asgi_hasura_jwt._websocket.protocols import INIT_FAILED_PREFIX, close_reason
 
 from .conftest import HMAC_SECRET, NAMESPACE, SigningKey, mint, payload
 from .servers import serve
@@ -37,7 +38,10 @@ class GraphQLApp:
     websockets); it records every frame type and disconnect it sees.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, plain: bool = True) -> None:
+        # plain=False: a socket that offers no subprotocol speaks the legacy protocol, as
+        # Hasura's server reads it.
+        self.plain = plain
         self.frames: list[str] = []
         self.disconnects: list[Message] = []
         self.finished = asyncio.Event()
@@ -59,7 +63,7 @@ class GraphQLApp:
                 return
             session = get_session(scope)
             variables = dict(session) if session is not None else None
-            if not offered:  # plain websocket: echo the session
+            if not offered and self.plain:  # plain websocket: echo the session
                 await send({"type": "websocket.send", "text": json.dumps(variables)})
                 continue
             frame = json.loads(message["text"])
@@ -75,8 +79,10 @@ class GraphQLApp:
 
 
 @asynccontextmanager
-async def server(ws: str = "auto", **options: Any) -> AsyncIterator[tuple[str, GraphQLApp]]:
-    app = GraphQLApp()
+async def server(
+    ws: str = "auto", app: GraphQLApp | None = None, **options: Any
+) -> AsyncIterator[tuple[str, GraphQLApp]]:
+    app = app or GraphQLApp()
     options.setdefault("jwt_secret", CONFIG)
     middleware = HasuraJWTMiddleware(app, environ={}, **options)
     # log_config=None: uvicorn's loggers propagate, so an exception in the app reaches caplog.
@@ -278,6 +284,39 @@ async def test_plain_websocket_is_authenticated_at_the_handshake(
             async with client(url, None, {"Authorization": "Bearer nope"}):
                 pass
     # ASGI: websocket.close before websocket.accept is answered with HTTP 403
+    assert refused.value.response.status_code == 403
+
+
+async def test_hasura_style_client_without_subprotocol(keys: dict[str, SigningKey]) -> None:
+    """Hasura's own test client: no subprotocol, the token in connection_init's payload headers
+    (legacy graphql-ws); with websocket_default_protocol="graphql-ws" it is served as Hasura
+    serves it. The default still refuses it at the handshake.
+    """
+    legacy = {"websocket_default_protocol": "graphql-ws"}
+    async with server(app=GraphQLApp(plain=False), **legacy) as (url, app):
+        async with client(url, None) as ws:
+            assert ws.subprotocol is None
+            await ws.send(init(token(keys)))
+            ack = json.loads(await ws.recv())
+            assert ack == {
+                "type": "connection_ack",
+                "payload": {"x-hasura-user-id": "user-1", "x-hasura-role": "user"},
+            }
+            await ws.send(operation(LEGACY))
+            assert json.loads(await ws.recv())["payload"]["data"]["x-hasura-user-id"] == "user-1"
+        async with client(url, None) as ws:
+            await ws.send(init("forged"))
+            refusal = json.loads(await ws.recv())
+            code, reason, _ = await closed(ws)
+        assert refusal["type"] == "connection_error"
+        assert refusal["payload"].startswith("Could not verify JWT: ")
+        assert code == 4400
+        assert reason == close_reason(INIT_FAILED_PREFIX, refusal["payload"])
+        assert app.frames == ["connection_init", "start"]
+    async with server(app=GraphQLApp(plain=False)) as (url, _):
+        with pytest.raises(InvalidStatus) as refused:
+            async with client(url, None):
+                pass
     assert refused.value.response.status_code == 403
 
 

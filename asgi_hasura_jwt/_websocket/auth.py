@@ -2,7 +2,8 @@
 
 GraphQL sockets authenticate at ``connection_init`` (`connection.Connection`); a socket that
 offers neither GraphQL subprotocol is authenticated from the upgrade request before the app sees
-``websocket.connect``, and refused before accept.
+``websocket.connect``, and refused before accept, unless it offers no subprotocol at all and
+``default_protocol`` is ``"graphql-ws"`` (Hasura's reading of such a socket).
 """
 
 from __future__ import annotations
@@ -12,12 +13,13 @@ from typing import TYPE_CHECKING
 
 from .._errors import AuthError
 from .._names import COOKIE_HEADER
+from .._options import DEFAULT_WEBSOCKET_PROTOCOL
 from .._session import SCOPE_KEY
 from .._types import ASGIApp, Clock, Receive, Scope, Send
 from .connection import Connection
 from .frames import DEFAULT_MAX_INIT_BYTES
 from .origins import cookies_trusted
-from .protocols import offered_protocol
+from .protocols import PROTOCOLS, offered_protocol
 
 if TYPE_CHECKING:
     from .._auth import Authenticator
@@ -28,7 +30,8 @@ class WebSocketAuth:
 
     ``allowed_origins`` holds normalised origins (`Settings` validates them) whose upgrade
     requests may authenticate with cookies besides same-host ones. ``max_init_bytes`` bounds a
-    ``connection_init`` frame (spec 7.3).
+    ``connection_init`` frame (spec 7.3). ``default_protocol`` is one of
+    ``_options.WEBSOCKET_DEFAULT_PROTOCOLS`` (`Settings` validates it).
     """
 
     def __init__(
@@ -39,18 +42,20 @@ class WebSocketAuth:
         allowed_origins: frozenset[str] = frozenset(),
         clock: Clock = time.time,
         max_init_bytes: int = DEFAULT_MAX_INIT_BYTES,
+        default_protocol: str = DEFAULT_WEBSOCKET_PROTOCOL,
     ) -> None:
         self.app = app
         self.authenticator = authenticator
         self.clock = clock
         self.max_init_bytes = max_init_bytes
         self.allowed_origins = allowed_origins
+        self.default_protocol = PROTOCOLS.get(default_protocol)  # "plain": None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         # Only this middleware may put a session in the scope; a GraphQL socket has none until
         # its connection_init succeeds.
         scope.pop(SCOPE_KEY, None)
-        protocol = offered_protocol(scope)
+        protocol = offered_protocol(scope, self.default_protocol)
         if protocol is not None:
             await Connection(self, scope, receive, send, protocol).run()
             return

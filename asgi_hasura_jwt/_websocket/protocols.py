@@ -50,13 +50,20 @@ PROTOCOLS = {
 BEFORE_INIT = frozenset({"connection_init", "ping", "pong"})
 
 
-def offered_protocol(scope: Scope) -> Protocol | None:
-    """The first GraphQL subprotocol the client offered (spec 5), if any."""
-    for name in scope.get("subprotocols") or ():
+def offered_protocol(scope: Scope, default: Protocol | None = None) -> Protocol | None:
+    """The first GraphQL subprotocol the client offered (spec 5); ``default`` when it offered
+    no subprotocol at all; ``None`` (a plain websocket) otherwise.
+
+    A client that offers only other subprotocols ("chat", "mqtt") named what it speaks, and it
+    is not GraphQL: it stays plain whatever the default. Hasura's own clients that offer none
+    speak the legacy protocol.
+    """
+    offered = scope.get("subprotocols") or ()
+    for name in offered:
         protocol = PROTOCOLS.get(name)
         if protocol is not None:
             return protocol
-    return None
+    return None if offered else default
 
 
 def dumps(value: object) -> str:

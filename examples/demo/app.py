@@ -1,5 +1,5 @@
 """The demo's GraphQL app: the Strawberry recipe's schema at Hasura's path, behind the middleware
-configured with the issuer's JWKS URL, plus the browser page.
+configured with the issuer's JWKS URL, plus the browser page and its graphql-ws client.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from pathlib import Path
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import HTMLResponse
+from starlette.responses import FileResponse, HTMLResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from strawberry.asgi import GraphQL
 
@@ -20,6 +20,11 @@ from ..strawberry_subscriptions import schema
 
 GRAPHQL_PATH = "/v1/graphql"
 _PAGE = Path(__file__).with_name("page.html")
+# The graphql-ws library's browser build (UMD: it defines window.graphqlWs), installed from the
+# npm registry by `make demo-deps` (npm ci, pinned in package-lock.json), so the page works
+# without the internet.
+CLIENT_PATH = "/graphql-ws.js"
+CLIENT_BUILD = Path(__file__).with_name("node_modules") / "graphql-ws/umd/graphql-ws.min.js"
 
 
 def jwt_config(jwks_url: str, issuer: str) -> dict[str, str]:
@@ -35,9 +40,15 @@ def create_app(
     async def index(request: Request) -> HTMLResponse:
         return HTMLResponse(page)
 
+    async def client(request: Request) -> Response:
+        if CLIENT_BUILD.is_file():
+            return FileResponse(CLIENT_BUILD, media_type="text/javascript")
+        return Response("/* run `make demo-deps` */", 404, media_type="text/javascript")
+
     graphql = GraphQL(schema, graphql_ide=None)
     routes = [
         Route("/", index),
+        Route(CLIENT_PATH, client),
         Route(GRAPHQL_PATH, graphql, methods=["GET", "POST"]),
         WebSocketRoute(GRAPHQL_PATH, graphql),
     ]
@@ -46,7 +57,7 @@ def create_app(
         jwt_secret=jwt_config(jwks_url, issuer),
         # Clerk recommends checking azp against the app's own origins.
         authorized_parties=origins,
-        public_paths=["/", "/favicon.ico"],
+        public_paths=["/", "/favicon.ico", CLIENT_PATH],
         # The demo behaves the same whatever HASURA_GRAPHQL_* variables the shell has.
         environ={},
     )
