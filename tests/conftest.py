@@ -3,6 +3,7 @@ and an in-process ASGI client."""
 
 from __future__ import annotations
 
+import inspect
 import json
 import time
 from collections.abc import Callable
@@ -19,6 +20,20 @@ __all__ = ["HMAC_SECRET", "NAMESPACE", "SigningKey", "b64url", "hasura_claims", 
 
 HMAC_SECRET = "a-very-long-hmac-secret-of-at-least-64-bytes-for-hs512-signing!!"
 KEY_TYPES = ("RS256", "ES256", "ES384", "ES512", "Ed25519")
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    """Async tests run on asyncio; a module that also proves trio overrides this fixture."""
+    return "asyncio"
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_pycollect_makeitem(collector: pytest.Collector, name: str, obj: object) -> None:
+    # One async plugin, anyio's: every coroutine test is an anyio test (no mark to forget). Marked
+    # before anyio's own hook looks for the mark, so that it adds its backend parameter.
+    if collector.istestfunction(obj, name) and inspect.iscoroutinefunction(obj):
+        pytest.mark.anyio(obj)
 
 
 @cache

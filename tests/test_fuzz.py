@@ -506,7 +506,6 @@ def test_key_from_jwk_skips_an_unhashable_alg(alg: Any) -> None:
     assert isinstance(key_from_jwk(entry), str)
 
 
-@pytest.mark.asyncio
 async def test_one_malformed_jwks_entry_does_not_sink_the_set() -> None:
     good = _public_jwks()[1]
     document = {"keys": [{**good, "kid": "odd", "alg": ["ES256"]}, good]}

@@ -59,7 +59,6 @@ async def assert_no_keys(keys: RemoteKeySet, kid: str | None = None) -> None:
 # --- on demand (no lifespan) -------------------------------------------------------------------
 
 
-@pytest.mark.asyncio
 async def test_first_lookup_fetches_once_and_concurrent_lookups_share_it() -> None:
     endpoint = Endpoint([rsa_jwk("k0"), ec_jwk("k1")])
     endpoint.gate = anyio.Event()
@@ -80,7 +79,6 @@ async def test_first_lookup_fetches_once_and_concurrent_lookups_share_it() -> No
     assert keys.version == 1
 
 
-@pytest.mark.asyncio
 async def test_key_choice() -> None:
     endpoint = Endpoint([rsa_jwk("k0"), ec_jwk("k1"), ed_jwk("k2"), rsa_jwk(None, index=1)])
     time = FakeTime()
@@ -95,7 +93,6 @@ async def test_key_choice() -> None:
     assert endpoint.calls == 2
 
 
-@pytest.mark.asyncio
 async def test_keys_sharing_a_kid_are_all_chosen() -> None:
     endpoint = Endpoint([rsa_jwk("k", alg="RS256"), rsa_jwk("k", alg="PS256"), ec_jwk("e")])
     keys = key_set(endpoint, FakeTime())
@@ -103,7 +100,6 @@ async def test_keys_sharing_a_kid_are_all_chosen() -> None:
     assert [sorted(key.algorithms) for key in chosen] == [["RS256"], ["PS256"]]
 
 
-@pytest.mark.asyncio
 async def test_unknown_kid_refetches_once_per_cooldown() -> None:
     endpoint = Endpoint(headers={"Cache-Control": "max-age=3600"})
     time = FakeTime()
@@ -123,7 +119,6 @@ async def test_unknown_kid_refetches_once_per_cooldown() -> None:
     assert endpoint.calls == 3
 
 
-@pytest.mark.asyncio
 async def test_unknown_kid_refetch_respects_the_floor_without_using_the_cooldown() -> None:
     endpoint = Endpoint(headers={"Cache-Control": "max-age=3600"})
     time = FakeTime()
@@ -137,7 +132,6 @@ async def test_unknown_kid_refetch_respects_the_floor_without_using_the_cooldown
     assert endpoint.calls == 2
 
 
-@pytest.mark.asyncio
 async def test_rotation_is_picked_up_by_the_unknown_kid_refetch() -> None:
     endpoint = Endpoint([rsa_jwk("old")], headers={"Cache-Control": "max-age=3600"})
     time = FakeTime()
@@ -153,7 +147,6 @@ async def test_rotation_is_picked_up_by_the_unknown_kid_refetch() -> None:
     assert kids(await keys.keys_for("old")) == ["new"]
 
 
-@pytest.mark.asyncio
 async def test_unknown_kid_storm_shares_one_refetch() -> None:
     endpoint = Endpoint(headers={"Cache-Control": "max-age=3600"})
     time = FakeTime()
@@ -171,7 +164,6 @@ async def test_unknown_kid_storm_shares_one_refetch() -> None:
     assert endpoint.calls == 2
 
 
-@pytest.mark.asyncio
 @pytest.mark.parametrize(
     ("headers", "fresh_for"),
     [
@@ -206,7 +198,6 @@ async def test_keys_are_refetched_at_their_expiry(headers: dict[str, str], fresh
     assert endpoint.calls == 2
 
 
-@pytest.mark.asyncio
 async def test_an_expiry_in_the_past_is_floored() -> None:
     endpoint = Endpoint(headers={"Expires": "Sun, 06 Nov 1994 08:49:37 GMT"})
     time = FakeTime()
@@ -220,7 +211,6 @@ async def test_an_expiry_in_the_past_is_floored() -> None:
     assert endpoint.calls == 2
 
 
-@pytest.mark.asyncio
 async def test_no_expiry_and_no_fallback_never_refreshes() -> None:
     endpoint = Endpoint()
     time = FakeTime()
@@ -232,7 +222,6 @@ async def test_no_expiry_and_no_fallback_never_refreshes() -> None:
     assert keys.status().next_refresh is None
 
 
-@pytest.mark.asyncio
 async def test_failed_refresh_keeps_the_keys_and_retries_after_the_retry_interval() -> None:
     endpoint = Endpoint(headers={"Cache-Control": "max-age=10"})
     time = FakeTime()
@@ -261,7 +250,6 @@ async def test_failed_refresh_keeps_the_keys_and_retries_after_the_retry_interva
     assert keys.version == 1  # same keys: no change
 
 
-@pytest.mark.asyncio
 async def test_a_failure_never_postpones_a_sooner_refresh() -> None:
     endpoint = Endpoint(headers={"Cache-Control": "max-age=10"})
     time = FakeTime()
@@ -277,7 +265,6 @@ async def test_a_failure_never_postpones_a_sooner_refresh() -> None:
     assert endpoint.calls == 3
 
 
-@pytest.mark.asyncio
 async def test_stale_refresh_waits_at_most_fetch_timeout_then_uses_stale_keys() -> None:
     endpoint = Endpoint(headers={"Cache-Control": "max-age=10"})
     time = FakeTime()
@@ -300,7 +287,6 @@ async def test_stale_refresh_waits_at_most_fetch_timeout_then_uses_stale_keys() 
     endpoint.release()
 
 
-@pytest.mark.asyncio
 async def test_first_fetch_failure_answers_no_usable_keys_and_retries_after_the_floor() -> None:
     endpoint = Endpoint()
     endpoint.error = httpx.ConnectError("connection refused")
@@ -316,7 +302,6 @@ async def test_first_fetch_failure_answers_no_usable_keys_and_retries_after_the_
     assert endpoint.calls == 2
 
 
-@pytest.mark.asyncio
 async def test_a_cancelled_fetch_is_taken_over_by_a_waiter() -> None:
     endpoint = Endpoint()
     endpoint.gate = anyio.Event()
@@ -344,7 +329,6 @@ async def test_a_cancelled_fetch_is_taken_over_by_a_waiter() -> None:
     assert [kids(chosen) for chosen in results] == [["k0"]]
 
 
-@pytest.mark.asyncio
 async def test_version_changes_only_when_the_usable_keys_change() -> None:
     endpoint = Endpoint([rsa_jwk("k0")])
     time = FakeTime()
@@ -382,7 +366,6 @@ def standard_base64(jwk: dict[str, Any]) -> dict[str, Any]:
     return {**jwk, "n": convert(jwk["n"]), "e": convert(jwk["e"])}
 
 
-@pytest.mark.asyncio
 async def test_odd_keys_are_skipped_and_the_rest_used(caplog: pytest.LogCaptureFixture) -> None:
     private_rsa = {**rsa_jwk("private"), "d": "AQAB", "p": "AQAB"}
     entries: list[Any] = [
@@ -421,7 +404,6 @@ async def test_odd_keys_are_skipped_and_the_rest_used(caplog: pytest.LogCaptureF
         assert secret not in text
 
 
-@pytest.mark.asyncio
 @pytest.mark.parametrize(
     ("respond", "error"),
     [
@@ -467,7 +449,6 @@ async def test_failed_fetches(respond: dict[str, Any], error: str) -> None:
     assert last_error.startswith(error)
 
 
-@pytest.mark.asyncio
 async def test_odd_but_valid_documents() -> None:
     good = json.dumps(rsa_jwk("k0"))
     for body in (
@@ -481,7 +462,6 @@ async def test_odd_but_valid_documents() -> None:
         assert kids(await keys.keys_for(None)) == ["k0"]
 
 
-@pytest.mark.asyncio
 async def test_body_limit_is_enforced_while_streaming() -> None:
     sent = 0
 
@@ -501,7 +481,6 @@ async def test_body_limit_is_enforced_while_streaming() -> None:
     assert sent < 80 * 1024
 
 
-@pytest.mark.asyncio
 async def test_body_of_exactly_the_limit_is_accepted() -> None:
     endpoint = Endpoint()
     document = endpoint.render()
@@ -523,7 +502,6 @@ def raw_deflate(data: bytes) -> bytes:
     return compressor.compress(data) + compressor.flush()
 
 
-@pytest.mark.asyncio
 async def test_a_gzip_bomb_is_refused_without_blocking_the_loop_and_keeps_the_keys() -> None:
     time = FakeTime()
     endpoint = Endpoint()
@@ -544,7 +522,6 @@ async def test_a_gzip_bomb_is_refused_without_blocking_the_loop_and_keeps_the_ke
     assert peak[0] < 8 << 20
 
 
-@pytest.mark.asyncio
 @pytest.mark.parametrize(
     ("coding", "encode"),
     [
@@ -564,7 +541,6 @@ async def test_a_compressed_jwks_is_inflated(coding: str, encode: Any) -> None:
     assert verifies(await keys.keys_for("k0"), rs256_token(0))
 
 
-@pytest.mark.asyncio
 async def test_the_decoded_limit_is_exact() -> None:
     padded = DOCUMENT[:-1] + b" " * 300_000 + b"}"  # compresses to a few kilobytes
     endpoint = Endpoint(headers={"Content-Encoding": "gzip"})
@@ -576,7 +552,6 @@ async def test_the_decoded_limit_is_exact() -> None:
     assert keys.status().last_error == f"gzip response body inflates past {len(padded) - 1} bytes"
 
 
-@pytest.mark.asyncio
 @pytest.mark.parametrize(
     ("coding", "body", "error"),
     [
@@ -607,7 +582,6 @@ async def test_compressed_answers_that_fail(coding: str, body: bytes, error: str
     assert last_error.startswith(error)
 
 
-@pytest.mark.asyncio
 async def test_a_response_the_transport_read_in_memory_is_bounded_too() -> None:
     # httpx reads (and decodes) a Response built from bytes at once, as respx's are.
     def handler(request: httpx.Request) -> httpx.Response:
@@ -621,7 +595,6 @@ async def test_a_response_the_transport_read_in_memory_is_bounded_too() -> None:
     assert keys.status().last_error == f"response body over {len(DOCUMENT) - 1} bytes"
 
 
-@pytest.mark.asyncio
 async def test_request_is_a_plain_get_without_redirects_or_compression() -> None:
     seen: list[httpx.Request] = []
 
@@ -639,7 +612,6 @@ async def test_request_is_a_plain_get_without_redirects_or_compression() -> None
     assert "application/json" in request.headers["accept"]
 
 
-@pytest.mark.asyncio
 async def test_unexpected_errors_are_failures_not_crashes(caplog: pytest.LogCaptureFixture) -> None:
     endpoint = Endpoint()
     endpoint.error = RuntimeError("transport bug")
@@ -653,7 +625,6 @@ async def test_unexpected_errors_are_failures_not_crashes(caplog: pytest.LogCapt
 # --- the lifespan-owned refresher (run) ---------------------------------------------------------
 
 
-@pytest.mark.asyncio
 async def test_run_fetches_before_started_then_refreshes_on_schedule() -> None:
     endpoint = Endpoint(headers={"Cache-Control": "max-age=10"})
     time = FakeTime()
@@ -677,7 +648,6 @@ async def test_run_fetches_before_started_then_refreshes_on_schedule() -> None:
     assert not keys.status().refresher_running
 
 
-@pytest.mark.asyncio
 async def test_run_with_a_refresher_requests_never_fetch_stale_keys() -> None:
     endpoint = Endpoint(headers={"Cache-Control": "max-age=10"})
     time = FakeTime()
@@ -697,7 +667,6 @@ async def test_run_with_a_refresher_requests_never_fetch_stale_keys() -> None:
         task_group.cancel_scope.cancel()
 
 
-@pytest.mark.asyncio
 async def test_run_is_rescheduled_by_a_request_triggered_fetch() -> None:
     endpoint = Endpoint(headers={"Cache-Control": "max-age=600"})
     time = FakeTime()
@@ -713,7 +682,6 @@ async def test_run_is_rescheduled_by_a_request_triggered_fetch() -> None:
         task_group.cancel_scope.cancel()
 
 
-@pytest.mark.asyncio
 async def test_run_without_expiry_and_without_fallback_sleeps_until_cancelled() -> None:
     endpoint = Endpoint()
     time = FakeTime()
@@ -725,7 +693,6 @@ async def test_run_without_expiry_and_without_fallback_sleeps_until_cancelled() 
         task_group.cancel_scope.cancel()
 
 
-@pytest.mark.asyncio
 async def test_startup_retries_with_exponential_backoff(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
@@ -756,7 +723,6 @@ async def test_startup_retries_with_exponential_backoff(
     ]
 
 
-@pytest.mark.asyncio
 async def test_startup_failure_names_the_url_and_the_last_error(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
@@ -787,7 +753,6 @@ async def test_startup_failure_names_the_url_and_the_last_error(
     assert endpoint.calls == 5
 
 
-@pytest.mark.asyncio
 async def test_startup_is_bounded_in_time(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(remote, "STARTUP_DEADLINE", 0.2)
     endpoint = Endpoint()
@@ -808,7 +773,6 @@ async def test_startup_is_bounded_in_time(monkeypatch: pytest.MonkeyPatch) -> No
     endpoint.release()
 
 
-@pytest.mark.asyncio
 async def test_startup_stops_before_a_backoff_that_ends_past_the_deadline(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -826,7 +790,6 @@ async def test_startup_stops_before_a_backoff_that_ends_past_the_deadline(
     assert caplog.messages[-1].endswith("; no keys yet, that was the last startup attempt")
 
 
-@pytest.mark.asyncio
 async def test_startup_not_required_starts_without_keys_and_retries(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
@@ -870,7 +833,6 @@ async def test_startup_not_required_starts_without_keys_and_retries(
         task_group.cancel_scope.cancel()
 
 
-@pytest.mark.asyncio
 async def test_after_shutdown_no_fetch_happens() -> None:
     endpoint = Endpoint(headers={"Cache-Control": "max-age=1"})
     time = FakeTime()
@@ -889,7 +851,6 @@ async def test_after_shutdown_no_fetch_happens() -> None:
     assert endpoint.calls == 2
 
 
-@pytest.mark.asyncio
 async def test_run_twice_at_once_is_refused() -> None:
     keys = key_set(Endpoint(), FakeTime())
     async with anyio.create_task_group() as task_group:
@@ -902,7 +863,6 @@ async def test_run_twice_at_once_is_refused() -> None:
 # --- the rest of the surface --------------------------------------------------------------------
 
 
-@pytest.mark.asyncio
 async def test_aclose_closes_only_a_client_it_created(monkeypatch: pytest.MonkeyPatch) -> None:
     endpoint = Endpoint()
     injected = endpoint.client()
@@ -934,7 +894,6 @@ async def test_aclose_closes_only_a_client_it_created(monkeypatch: pytest.Monkey
     await own.aclose()
 
 
-@pytest.mark.asyncio
 async def test_a_request_waits_for_one_fetch_at_most() -> None:
     endpoint = Endpoint(headers={"Cache-Control": "max-age=10"})
     time = FakeTime()

@@ -30,7 +30,7 @@ from .jwks_helpers import (
 )
 from .servers import loopback_server
 
-pytestmark = [pytest.mark.network, pytest.mark.asyncio]
+pytestmark = pytest.mark.network
 
 TOKEN = rs256_token(0)  # signed by the key published as "k0"
 

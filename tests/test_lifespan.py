@@ -125,7 +125,6 @@ def running(keys: RemoteKeySet) -> Any:
     return lambda: (keys.status().refresher_running, keys.status().ready)
 
 
-@pytest.mark.asyncio
 async def test_without_key_sets_it_is_a_pure_pass_through() -> None:
     seen: list[Any] = []
 
@@ -144,7 +143,6 @@ async def test_without_key_sets_it_is_a_pure_pass_through() -> None:
     assert seen == [scope, receive, send]
 
 
-@pytest.mark.asyncio
 async def test_app_with_lifespan_startup_waits_for_keys_and_shutdown_stops_the_refresher() -> None:
     endpoint = Endpoint()
     keys = remote_keys(endpoint)
@@ -164,7 +162,6 @@ async def test_app_with_lifespan_startup_waits_for_keys_and_shutdown_stops_the_r
     assert app.scope["state"] == {}
 
 
-@pytest.mark.asyncio
 @pytest.mark.parametrize(
     "app", [returns_on_lifespan, raises_on_lifespan, takes_startup_then_returns]
 )
@@ -180,7 +177,6 @@ async def test_app_without_lifespan_support_gets_the_protocol_completed(app: Any
     assert server.observed[-1] == ("lifespan.shutdown.complete", (False, True))
 
 
-@pytest.mark.asyncio
 async def test_unknown_messages_are_ignored_both_ways() -> None:
     keys = remote_keys(Endpoint())
     async with lifespan(chatty, [keys]) as server:
@@ -193,7 +189,6 @@ async def test_unknown_messages_are_ignored_both_ways() -> None:
     ]
 
 
-@pytest.mark.asyncio
 async def test_refresher_startup_failure_fails_startup_and_never_starts_the_app() -> None:
     endpoint = Endpoint()
     endpoint.status = 503
@@ -213,7 +208,6 @@ async def test_refresher_startup_failure_fails_startup_and_never_starts_the_app(
     assert not keys.status().refresher_running
 
 
-@pytest.mark.asyncio
 async def test_every_key_set_is_ready_before_startup_completes() -> None:
     first, second = Endpoint(), Endpoint()
     key_sets = [remote_keys(first), remote_key_set(URL + "2", http_client=second.client())]
@@ -224,7 +218,6 @@ async def test_every_key_set_is_ready_before_startup_completes() -> None:
     assert not any(keys.status().refresher_running for keys in key_sets)
 
 
-@pytest.mark.asyncio
 @pytest.mark.parametrize(
     ("fail", "startup", "shutdown"),
     [
@@ -262,7 +255,6 @@ async def test_the_apps_own_failures_are_forwarded(
     assert not keys.status().refresher_running
 
 
-@pytest.mark.asyncio
 async def test_own_http_client_is_closed_at_shutdown() -> None:
     endpoint = Endpoint()
     keys = remote_key_set(URL)
@@ -294,7 +286,6 @@ def with_lifespan(inner: Any, key_sets: Sequence[RemoteKeySet]) -> Any:
 
 
 @pytest.mark.network
-@pytest.mark.asyncio
 async def test_uvicorn_lifespan_on_with_an_app_that_does_not_support_it() -> None:
     endpoint = Endpoint()
     async with loopback_server(endpoint.asgi) as (jwks_base, _):
@@ -313,7 +304,6 @@ async def test_uvicorn_lifespan_on_with_an_app_that_does_not_support_it() -> Non
 
 
 @pytest.mark.network
-@pytest.mark.asyncio
 async def test_uvicorn_startup_fails_when_the_jwks_is_unreachable(
     caplog: pytest.LogCaptureFixture,
 ) -> None:

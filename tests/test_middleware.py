@@ -38,7 +38,6 @@ def test_constructor_validates_everything() -> None:
         HasuraJWTMiddleware(echo_app, jwt_secret=HS, authorized_parties="https://a", environ={})
 
 
-@pytest.mark.asyncio
 async def test_session_in_scope(keys: dict[str, SigningKey]) -> None:
     token = mint(keys["HS256"])
     result = await call(middleware(jwt_secret=HS), {"Authorization": f"Bearer {token}"})
@@ -56,7 +55,6 @@ async def test_session_in_scope(keys: dict[str, SigningKey]) -> None:
     assert get_session({"hasura_session": {"x-hasura-role": "forged"}}) is None
 
 
-@pytest.mark.asyncio
 @pytest.mark.parametrize(
     ("public_paths", "path", "public"),
     [
@@ -78,7 +76,6 @@ async def test_public_paths(public_paths: list[str], path: str, public: bool) ->
         assert result.error() == (400, "invalid-headers", MISSING)
 
 
-@pytest.mark.asyncio
 async def test_other_scope_types_pass_through() -> None:
     seen: list[dict[str, Any]] = []
 
@@ -92,7 +89,6 @@ async def test_other_scope_types_pass_through() -> None:
     assert "hasura_session" not in scope
 
 
-@pytest.mark.asyncio
 async def test_errors_as_200() -> None:
     result = await call(middleware(jwt_secret=HS, errors_as_200=True), {})
     assert result.error() == (200, "invalid-headers", MISSING)
@@ -104,7 +100,6 @@ async def test_errors_as_200() -> None:
     assert wrong.headers["www-authenticate"] == "Bearer"
 
 
-@pytest.mark.asyncio
 async def test_error_response_bytes() -> None:
     result = await call(middleware(jwt_secret=HS), {})
     assert result.body == (
@@ -115,7 +110,6 @@ async def test_error_response_bytes() -> None:
     assert "www-authenticate" not in result.headers
 
 
-@pytest.mark.asyncio
 async def test_on_error_hook() -> None:
     from starlette.responses import PlainTextResponse
 
@@ -140,7 +134,6 @@ class _ExplodingSource:
         raise RuntimeError("boom in a key source")
 
 
-@pytest.mark.asyncio
 async def test_unexpected_exception_fails_closed(
     keys: dict[str, SigningKey], caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -157,7 +150,6 @@ async def test_unexpected_exception_fails_closed(
     assert HMAC_SECRET not in caplog.text
 
 
-@pytest.mark.asyncio
 async def test_runs_under_trio(keys: dict[str, SigningKey]) -> None:
     import trio
 

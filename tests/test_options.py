@@ -142,7 +142,6 @@ def test_settings_keep_secrets_out_of_their_repr() -> None:
     assert HMAC_SECRET not in repr(settings)
 
 
-@pytest.mark.asyncio
 async def test_a_middleware_built_from_settings_authenticates(
     keys: dict[str, SigningKey],
 ) -> None:

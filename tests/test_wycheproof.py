@@ -208,7 +208,6 @@ def _jws_id(vector: JWSVector) -> str:
     return f"{vector.tc_id}-{vector.group}-{vector.comment}"
 
 
-@pytest.mark.asyncio
 @pytest.mark.parametrize("vector", JWS_VECTORS, ids=_jws_id)
 async def test_json_web_signature(vector: JWSVector) -> None:
     outcome = await signature_outcome(vector.jws, vector_key(vector.jwk))
@@ -256,7 +255,6 @@ _DEVIATION_FIXES: dict[int, Callable[[str, dict[str, Any]], tuple[str, dict[str,
 }
 
 
-@pytest.mark.asyncio
 @pytest.mark.parametrize("tc_id", sorted(_DEVIATION_FIXES))
 async def test_jws_deviation_has_the_stated_cause(tc_id: int) -> None:
     vector = JWS_BY_ID[tc_id]
@@ -277,7 +275,6 @@ def test_every_jws_deviation_is_explained() -> None:
     assert JWS_DEVIATIONS.keys() == _DEVIATION_FIXES.keys() | {367, 370}
 
 
-@pytest.mark.asyncio
 async def test_every_jws_vector_is_refused_by_the_middleware() -> None:
     # A custom header passes the token verbatim (no Bearer parsing), so each vector reaches
     # the token checks as it is in the file, the empty one included.
@@ -392,7 +389,6 @@ async def jwks_outcome(entries: list[dict[str, Any]], jws: str) -> str:
         return await signature_outcome(jws, key_set)
 
 
-@pytest.mark.asyncio
 @pytest.mark.parametrize("view", sorted(JWK_DEVIATIONS))
 @pytest.mark.parametrize("vector", JWK_VECTORS, ids=lambda v: f"{v.tc_id}-{v.group}-{v.comment}")
 async def test_json_web_key(vector: JWKVector, view: str) -> None:
@@ -450,7 +446,6 @@ def test_static_hmac_selection() -> None:
     assert [vector.tc_id for vector in STATIC_HMAC_VECTORS] == list(range(10, 19))
 
 
-@pytest.mark.asyncio
 @pytest.mark.parametrize(
     "vector", STATIC_HMAC_VECTORS, ids=lambda v: f"{v.tc_id}-{v.keys[0]['alg']}-{v.comment}"
 )
@@ -496,7 +491,6 @@ def test_json_web_encryption_is_refused(jwe: str) -> None:
     )
 
 
-@pytest.mark.asyncio
 async def test_every_jwe_is_refused_by_the_middleware() -> None:
     app = middleware(
         jwt_secret={
@@ -596,7 +590,6 @@ def jws_expects(alg: str, test: dict[str, Any]) -> bool:
     return test["result"] == "valid" and full_tag and strong_key
 
 
-@pytest.mark.asyncio
 @pytest.mark.parametrize("primitive", PRIMITIVE_FILES, ids=lambda p: p.id)
 async def test_primitive_vectors(primitive: PrimitiveFile) -> None:
     data = load(primitive.name)
