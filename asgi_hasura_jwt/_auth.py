@@ -24,6 +24,7 @@ from ._names import (
 )
 from ._options import DEFAULT_CACHE_BYTES, DEFAULT_CACHE_ENTRIES, DEFAULT_MAX_TOKEN_BYTES
 from ._request import RequestHeaders, header_text, plain_bearer
+from ._revocation import RevocationList, Subject
 from ._roles import select_role, session_variables
 from ._session import Session
 from ._token import ParsedToken, parse_token
@@ -59,12 +60,14 @@ class Authenticator:
         cache_entries: int = DEFAULT_CACHE_ENTRIES,
         cache_bytes: int = DEFAULT_CACHE_BYTES,
         clock: Clock = time.time,
+        revocations: RevocationList | None = None,
     ) -> None:
         self._admin_secret = admin_secret.encode("utf-8") if admin_secret else None
         self._unauthorized_role = unauthorized_role or None
         self._max_token_bytes = max_token_bytes
         self._clock = clock
         self.cache = TokenCache(cache_entries, cache_bytes)
+        self.revocations = revocations or RevocationList(clock=clock)
         by_location: dict[TokenLocation, list[ConfiguredVerifier]] = {}
         for index, config in enumerate(configs):
             verifier = TokenVerifier(
@@ -213,14 +216,18 @@ class Authenticator:
         self, cached: VerifiedToken, configured: ConfiguredVerifier, requested_role: str | None
     ) -> Session:
         skew = configured.verifier.allowed_skew
-        check_times(cached.exp, cached.iat, cached.nbf, self._clock(), skew)
+        check_times(cached.exp, cached.iat, cached.nbf, now := self._clock(), skew)
+        if self.revocations.active:  # the whole cost while nothing is revoked
+            self.revocations.check(cached.subject, now)
         hasura = cached.hasura
         role = select_role(hasura.allowed_roles, hasura.default_role, requested_role)
         session = cached.sessions.get(role)
         if session is None:
             variables = dict(cached.variables)
             variables[ROLE] = role
-            session = cached.sessions[role] = _token_session(variables, cached.exp, skew)
+            session = cached.sessions[role] = _token_session(
+                variables, cached.exp, skew, cached.subject
+            )
         return session
 
     async def _verified_session(
@@ -236,7 +243,8 @@ class Authenticator:
         key_version = verifier.keys.version
         await verifier.verify_signature(parsed)
         claims = parsed.claims
-        verifier.check_claims(claims, self._clock())
+        verifier.check_claims(claims, now := self._clock())
+        subject = self.revocations.admit(claims, verifier.allowed_skew, now)
         hasura = configured.config.claims.extract(claims)
         role = select_role(hasura.allowed_roles, hasura.default_role, requested_role)
         variables = session_variables(hasura.claims, role)
@@ -256,9 +264,10 @@ class Authenticator:
                     claims.get("iat"),
                     hasura,
                     stored,
+                    subject=subject,
                 ),
             )
-        return _token_session(variables, exp, verifier.allowed_skew)
+        return _token_session(variables, exp, verifier.allowed_skew, subject)
 
 
 def _issuer(candidate: Candidate) -> str | None:
@@ -271,12 +280,15 @@ def _issuer(candidate: Candidate) -> str | None:
     return issuer if isinstance(issuer, str) else None
 
 
-def _token_session(variables: dict[str, str], exp: float | None, skew: float) -> Session:
+def _token_session(
+    variables: dict[str, str], exp: float | None, skew: float, subject: Subject | None
+) -> Session:
     expires_at = float(exp) if exp is not None else None
     return Session(
         variables,
         expires_at=expires_at,
         valid_until=expires_at + skew if expires_at is not None else None,
+        subject=subject,
     )
 
 

@@ -16,6 +16,8 @@ from ._errors import ConfigError
 DEFAULT_MAX_TOKEN_BYTES = 16 * 1024
 DEFAULT_CACHE_ENTRIES = 1024
 DEFAULT_CACHE_BYTES = 4 * 1024 * 1024
+# How long a revocation lives before any token's lifetime is known, and at most (a day).
+DEFAULT_REVOCATION_TTL = 24 * 3600.0
 
 
 def seconds(name: str, value: Any, *, positive: bool) -> float:

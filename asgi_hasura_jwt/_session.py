@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ._names import ROLE
 from ._types import Scope
+
+if TYPE_CHECKING:
+    from ._revocation import Subject
 
 SCOPE_KEY = "hasura_session"
 
@@ -16,10 +19,12 @@ class Session(Mapping[str, str]):
 
     ``expires_at`` is the token's ``exp`` (``None`` without one, and for admin and unauthorized
     sessions); ``valid_until`` adds the config's ``allowed_skew``: the instant the token stops
-    being accepted, at which websockets are closed.
+    being accepted, at which websockets are closed. ``subject`` is the token's ``sub``, ``sid``
+    and ``iat``, which a revocation may name (``None`` when it names neither, and for admin and
+    unauthorized sessions).
     """
 
-    __slots__ = ("_variables", "expires_at", "valid_until")
+    __slots__ = ("_variables", "expires_at", "subject", "valid_until")
 
     def __init__(
         self,
@@ -27,10 +32,12 @@ class Session(Mapping[str, str]):
         *,
         expires_at: float | None = None,
         valid_until: float | None = None,
+        subject: Subject | None = None,
     ) -> None:
         self._variables = variables
         self.expires_at = expires_at
         self.valid_until = valid_until
+        self.subject = subject
 
     @property
     def role(self) -> str:
