@@ -67,7 +67,7 @@ class Authenticator:
         self._max_token_bytes = max_token_bytes
         self._clock = clock
         self.cache = TokenCache(cache_entries, cache_bytes)
-        self.revocations = revocations or RevocationList(clock=clock)
+        self.revocations = RevocationList(clock=clock) if revocations is None else revocations
         by_location: dict[TokenLocation, list[ConfiguredVerifier]] = {}
         for index, config in enumerate(configs):
             verifier = TokenVerifier(
