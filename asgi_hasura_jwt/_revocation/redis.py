@@ -13,7 +13,7 @@ import contextlib
 import logging
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import anyio
@@ -66,8 +66,9 @@ class RedisStore:
         self._retry_delays = retry_delays
         self._heartbeat = heartbeat
         self._clock = clock
-        self._client: aioredis.Redis | None = None
         self.connected = False
+        # Set when an entry is queued; made by the writer, inside the event loop.
+        self._queued: anyio.Event | None = None
         self._outbox: deque[Revocation] = deque()
 
     @property
@@ -75,17 +76,14 @@ class RedisStore:
         return len(self._outbox)
 
     async def publish(self, revocation: Revocation) -> None:
-        if self._client is not None and self.connected:
-            try:
-                await self._write(self._client, revocation)
-                return
-            except (RedisError, OSError) as exc:
-                self._lost(exc)
+        """Queue the entry for the writer: ``revoke`` never waits on Redis."""
         # Bounded like the list itself: entries no token can match any more are dropped.
         now = self._clock()
         while self._outbox and self._outbox[0].until <= now:
             self._outbox.popleft()
         self._outbox.append(revocation)
+        if self._queued is not None:
+            self._queued.set()
 
     async def run(
         self,
@@ -93,7 +91,8 @@ class RedisStore:
         *,
         task_status: anyio.abc.TaskStatus[None] = anyio.TASK_STATUS_IGNORED,
     ) -> None:
-        """Subscribe, catch up, listen; on failure wait (exponential backoff) and start over.
+        """Subscribe, catch up, then listen and write; on failure wait (exponential backoff)
+        and start over.
 
         ``started`` comes after the first attempt either way: Redis being down never holds up
         or fails the server's startup.
@@ -101,7 +100,7 @@ class RedisStore:
         first, longest = self._retry_delays
         delay = first
         started = False
-        client = self._client = aioredis.Redis.from_url(
+        client = aioredis.Redis.from_url(
             self._url,
             socket_connect_timeout=CONNECT_TIMEOUT_SECONDS,
             socket_timeout=CONNECT_TIMEOUT_SECONDS,
@@ -113,7 +112,6 @@ class RedisStore:
                 try:
                     async with self._subscribed(client) as pubsub:
                         await self._catch_up(client, deliver)
-                        # No await since the queue was found empty: nothing can be left in it.
                         if not self.connected:
                             logger.info("revocations: connected to Redis")
                         self.connected = True
@@ -121,7 +119,7 @@ class RedisStore:
                         if not started:
                             started = True
                             task_status.started()
-                        await self._listen(pubsub, deliver)
+                        await self._serve(client, pubsub, deliver)
                 except (RedisError, OSError) as exc:
                     self._lost(exc)
                 if not started:
@@ -131,9 +129,34 @@ class RedisStore:
                 delay = min(delay * 2, longest)
         finally:
             self.connected = False
-            self._client = None
             with anyio.CancelScope(shield=True):
                 await client.aclose()
+
+    async def _serve(self, client: aioredis.Redis, pubsub: PubSub, deliver: Deliver) -> None:
+        """Listen and write side by side until either fails; raise that failure."""
+        failures: list[Exception] = []
+        async with anyio.create_task_group() as task_group:
+
+            async def until_failure(job: Callable[[], Awaitable[None]]) -> None:
+                try:
+                    await job()
+                except (RedisError, OSError) as exc:
+                    failures.append(exc)
+                    task_group.cancel_scope.cancel()
+
+            task_group.start_soon(until_failure, lambda: self._write_queued(client))
+            await until_failure(lambda: self._listen(pubsub, deliver))
+        raise failures[0]
+
+    async def _write_queued(self, client: aioredis.Redis) -> None:
+        while True:
+            while self._outbox:
+                await self._write(client, self._outbox[0])
+                self._outbox.popleft()  # only once written: a failure keeps it queued
+            # No await since the queue was found empty, so no entry can be missed; made here,
+            # inside the event loop, and set by publish().
+            self._queued = queued = anyio.Event()
+            await queued.wait()
 
     def _lost(self, exc: BaseException) -> None:
         if self.connected:
@@ -157,7 +180,7 @@ class RedisStore:
                 await pubsub.aclose()  # type: ignore[no-untyped-call]
 
     async def _catch_up(self, client: aioredis.Redis, deliver: Deliver) -> None:
-        """Load what is stored, then write what was revoked here meanwhile."""
+        """Load what is stored: what others revoked while this process was away."""
         keys: list[Any] = []
         async for key in client.scan_iter(match=f"{PREFIX}*", count=SCAN_BATCH):
             keys.append(key)
@@ -166,9 +189,6 @@ class RedisStore:
                 keys = []
         if keys:
             self._deliver_all(await client.mget(keys), deliver)
-        while self._outbox:
-            await self._write(client, self._outbox[0])
-            self._outbox.popleft()
 
     @staticmethod
     def _deliver_all(values: list[Any], deliver: Deliver) -> None:
