@@ -59,20 +59,22 @@ def test_which_tokens_a_revocation_refuses(
 ) -> None:
     revocations = revoked(Clock(T), **named)
     assert revocations.refuses(subject, T + 2) is refused
+    claims: dict[str, Any] = {"sub": subject.sub, "sid": subject.sid, "iat": subject.iat}
+    claims = {name: value for name, value in claims.items() if value is not None}
     if refused:
         with pytest.raises(InvalidJWT) as error:
-            revocations.check(subject, T + 2)
+            revocations.admit(claims, 0, T + 2)
         assert (error.value.code, error.value.status) == ("invalid-jwt", 400)
         assert error.value.message == "Could not verify JWT: JWTRevoked"
     else:
-        revocations.check(subject, T + 2)
+        assert revocations.admit(claims, 0, T + 2) == subject
 
 
 def test_nothing_revoked_is_inactive_and_checks_pass() -> None:
     revocations = RevocationList(60, Clock())
     assert not revocations.active
-    revocations.check(Subject("u1", "s1", None), T)
-    revocations.check(None, T)
+    assert not revocations.refuses(Subject("u1", "s1", None), T)
+    assert not revocations.refuses(None, T)
 
 
 def test_subject_of_claims() -> None:

@@ -6,12 +6,13 @@ and ``sid``; ``store`` the protocol for sharing revocations between processes an
 ties them together for the middleware.
 """
 
-from .entries import Revocation, RevocationList, Subject
+from .entries import REVOKED, Revocation, RevocationList, Subject
 from .hub import Revocations, RevocationStatus
 from .sockets import SocketRegistry
 from .store import RevocationStore, revocation_store
 
 __all__ = [
+    "REVOKED",
     "Revocation",
     "RevocationList",
     "RevocationStatus",

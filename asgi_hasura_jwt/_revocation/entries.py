@@ -18,6 +18,8 @@ from .._errors import InvalidJWT
 from .._options import DEFAULT_REVOCATION_TTL
 from .._types import Clock
 
+# The reason of the invalid-jwt error (Could not verify JWT: JWTRevoked), as JWTExpired.
+REVOKED = "JWTRevoked"
 Kind = Literal["sub", "sid"]
 KINDS: tuple[Kind, ...] = ("sub", "sid")
 
@@ -137,8 +139,8 @@ class RevocationList:
         if self._longest is None or lifetime > self._longest:
             self._longest = lifetime
         subject = Subject.of(claims)
-        if self.active:
-            self.check(subject, now)
+        if self.active and self.refuses(subject, now):
+            raise InvalidJWT(REVOKED)
         return subject
 
     def new(self, kind: Kind, value: str) -> Revocation:
@@ -169,10 +171,13 @@ class RevocationList:
         self.active = True
         return True
 
-    def refuses(self, subject: Subject, now: float) -> bool:
+    def refuses(self, subject: Subject | None, now: float) -> bool:
         """Whether a token of ``subject`` is revoked at ``now``: its ``sid`` is, or its ``sub``
         was revoked at or after its ``iat`` (a token without ``iat`` could be older: refused).
+        One call and two dict lookups: it runs on cache hits while anything is revoked.
         """
+        if subject is None:
+            return False
         if subject.sid is not None:
             until = self._sids.get(subject.sid)
             if until is not None and now < until:
@@ -182,11 +187,6 @@ class RevocationList:
             if entry is not None and now < entry[1]:
                 return subject.iat is None or subject.iat <= entry[0]
         return False
-
-    def check(self, subject: Subject | None, now: float) -> None:
-        """Raise ``invalid-jwt`` ``JWTRevoked`` when `refuses` says so."""
-        if subject is not None and self.refuses(subject, now):
-            raise InvalidJWT("JWTRevoked")
 
     def _purge(self, now: float) -> None:
         expiry = self._expiry
