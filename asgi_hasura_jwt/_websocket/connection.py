@@ -182,9 +182,9 @@ class Connection:
     def _authenticated(self, session: Session) -> None:
         if session.valid_until is not None:
             self._expire_at(session.valid_until)
-        if session.subject is not None:
+        if session.subject is not None and session.subject not in self.subjects:
             # After a second init the first token still counts: revoking either closes the
-            # socket, as the earlier expiry stays (spec 5).
+            # socket, as the earlier expiry stays (spec 5). Repeated inits add nothing.
             self.subjects.append(session.subject)
             self._auth.sockets.add(self, session.subject)
 
