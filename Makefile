@@ -11,10 +11,12 @@ venv-deps:
 	@$(PYTHON) -c 'import ensurepip, venv' 2>/dev/null || .ci/apt-install python3-venv
 
 # System packages the tests need: Chromium for tests/test_browser.py (CHROMIUM=/path/to/chrome
-# overrides). Instant when already installed.
+# overrides), redis-server for the revocation tests (they start it themselves on 127.0.0.1).
+# Instant when already installed.
 system-deps:
 	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 \
 		|| [ -n "$${CHROMIUM:-}" ] || .ci/apt-install chromium
+	@command -v redis-server >/dev/null 2>&1 || .ci/apt-install redis-server
 
 # The demo page's browser client (graphql-ws, pinned with its integrity hash in
 # examples/demo/package-lock.json), from the npm registry into a gitignored node_modules: the

@@ -14,6 +14,7 @@ from ._errors import (
 )
 from ._jwks import JWKSStatus
 from ._middleware import HasuraJWTMiddleware, get_middleware
+from ._revocation import Revocation, RevocationStatus, RevocationStore
 from ._session import Session, get_session
 from ._settings import Settings
 
@@ -31,6 +32,9 @@ __all__ = [
     "JWKSStartupError",
     "JWKSStatus",
     "MissingRoleClaims",
+    "Revocation",
+    "RevocationStatus",
+    "RevocationStore",
     "Session",
     "Settings",
     "WebSocketClosedError",

@@ -26,6 +26,7 @@ from ._names import (
 )
 from ._options import DEFAULT_CACHE_BYTES, DEFAULT_CACHE_ENTRIES, DEFAULT_MAX_TOKEN_BYTES
 from ._request import RequestHeaders, header_text, plain_bearer
+from ._revocation import REVOKED, RevocationList
 from ._roles import select_role, session_variables
 from ._session import Session, token_session
 from ._token import ParsedToken, parse_token
@@ -61,11 +62,13 @@ class Authenticator:
         max_token_bytes: int = DEFAULT_MAX_TOKEN_BYTES,
         cache_entries: int = DEFAULT_CACHE_ENTRIES,
         cache_bytes: int = DEFAULT_CACHE_BYTES,
+        revocations: RevocationList | None = None,
         clock: Clock = time.time,
     ) -> None:
         self._admin_secret = admin_secret.encode("utf-8") if admin_secret else None
         self._unauthorized_role = unauthorized_role or None
         self._max_token_bytes = max_token_bytes
+        self.revocations = RevocationList(clock=clock) if revocations is None else revocations
         self._clock = clock
         self.cache = TokenCache(cache_entries, cache_bytes)
         by_location: dict[TokenLocation, list[ConfiguredVerifier]] = {}
@@ -237,7 +240,9 @@ class Authenticator:
         """A cached token's session, as `_verified_session` would give it: the checks that
         depend on the time or the request run again (the fast path has no cookies to read)."""
         skew = configured.verifier.allowed_skew
-        check_times(cached.exp, cached.iat, cached.nbf, self._clock(), skew)
+        check_times(cached.exp, cached.iat, cached.nbf, now := self._clock(), skew)
+        if self.revocations.active and self.revocations.refuses(cached.subject, now):
+            raise InvalidJWT(REVOKED)  # the whole cost while nothing is revoked: one test
         rules = configured.config.clerk
         if rules is not None and request is not None:
             rules.check_fresh(cached.iat, request)
@@ -263,10 +268,13 @@ class Authenticator:
         key_version = verifier.keys.version
         await verifier.verify_signature(parsed)
         claims = parsed.claims
-        verifier.check_claims(claims, self._clock())
+        verifier.check_claims(claims, now := self._clock())
         rules = configured.config.clerk
         if rules is not None:
             rules.check_kind(parsed.header, claims)
+        # Revoked is refused, never "signed out": the session was ended on purpose.
+        subject = self.revocations.admit(claims, verifier.allowed_skew, now)
+        if rules is not None:
             # Not cached when signed out: such a token has no session to remember.
             rules.check_signed_in(claims, request)
         hasura = configured.config.claims.extract(claims)
@@ -283,6 +291,7 @@ class Authenticator:
             {name: value for name, value in variables.items() if name != ROLE},
             MappingProxyType(claims),
             claims_cost(parsed.signing_input),
+            subject=subject,
         )
         if self.cache.enabled:
             self.cache.put((configured.index, token), entry)

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ._claims import HasuraClaims
+from ._revocation import Subject
 from ._session import Session
 
 CacheKey = tuple[int, str]  # (config index, the exact token)
@@ -47,6 +48,7 @@ class VerifiedToken:
     # The session per requested role, built on first use: sessions are read-only, so requests
     # with the same token and role share one. At most one per allowed role.
     sessions: dict[str, Session] = field(default_factory=dict)
+    subject: Subject | None = None  # what a revocation may name (sub, sid, iat)
 
     @property
     def cost(self) -> int:

@@ -9,7 +9,9 @@ from ._auth import Authenticator
 from ._errors import ConfigError
 from ._http import HTTPAuth
 from ._jwks import JWKSStatus, KeySources, handle_lifespan
+from ._jwks.lifespan import Background
 from ._request import headers_carrying
+from ._revocation import Revocations, RevocationStatus
 from ._session import Session
 from ._settings import Settings
 from ._types import ASGIApp, Receive, Scope, Send
@@ -38,6 +40,9 @@ class HasuraJWTMiddleware:
         elif not isinstance(settings, Settings):
             raise ConfigError(f"settings: expected Settings, got {type(settings).__name__}")
         self.app = app
+        self._revocations = Revocations(
+            ttl=settings.revocation_ttl, store=settings.revocations, clock=settings.clock
+        )
         key_sources = KeySources(settings.jwks, http_client=settings.http_client)
         self._authenticator = Authenticator(
             settings.configs,
@@ -50,8 +55,13 @@ class HasuraJWTMiddleware:
             cache_entries=settings.token_cache_size,
             cache_bytes=settings.token_cache_bytes,
             clock=settings.clock,
+            revocations=self._revocations.list,
         )
         self._remote_key_sets = list(key_sources.remote.values())
+        # What the lifespan runs: the JWKS refreshers, and the revocation subscriber if shared.
+        self._background: list[Background] = [*self._remote_key_sets]
+        if settings.revocations is not None:
+            self._background.append(self._revocations)
         self._exact_public = settings.public_exact
         self._public_prefixes = settings.public_prefixes
         self._http = HTTPAuth(
@@ -66,12 +76,13 @@ class HasuraJWTMiddleware:
             allowed_origins=settings.allowed_origins,
             clock=settings.clock,
             default_protocol=settings.websocket_default_protocol,
+            sockets=self._revocations.sockets,
         )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         scope_type = scope["type"]
         if scope_type == "lifespan":
-            await handle_lifespan(self.app, scope, receive, send, self._remote_key_sets)
+            await handle_lifespan(self.app, scope, receive, send, self._background)
             return
         if scope_type not in ("http", "websocket"):
             await self.app(scope, receive, send)
@@ -110,6 +121,19 @@ class HasuraJWTMiddleware:
     def jwks_status(self) -> list[JWKSStatus]:
         """The state of every remote key set, for a health endpoint (spec 4.3)."""
         return [key_set.status() for key_set in self._remote_key_sets]
+
+    async def revoke(self, *, sub: str | None = None, sid: str | None = None) -> None:
+        """End sessions now: tokens with this ``sid``, and tokens of this ``sub`` issued
+        (``iat``) at or before this instant, are refused (``invalid-jwt`` ``JWTRevoked``) and
+        their open websockets closed (4403). Shared with every process through the
+        ``revocations`` store. Idempotent. Raises `TypeError` when neither is given or one is
+        not a string, `ValueError` for an empty string.
+        """
+        await self._revocations.revoke(sub=sub, sid=sid)
+
+    def revocation_status(self) -> RevocationStatus:
+        """Revocations in force, open sockets, and the store's state, for a health endpoint."""
+        return self._revocations.status()
 
 
 def get_middleware(scope: Mapping[str, Any]) -> HasuraJWTMiddleware | None:

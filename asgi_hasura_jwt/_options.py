@@ -23,6 +23,8 @@ DEFAULT_WEBHOOK_BODY_BYTES = 1 << 20
 # at the handshake; "graphql-ws" reads it as the legacy GraphQL protocol, as Hasura does.
 WEBSOCKET_DEFAULT_PROTOCOLS = ("plain", "graphql-ws")
 DEFAULT_WEBSOCKET_PROTOCOL = "plain"
+# How long a revocation lives before any token's lifetime is known, and at most (a day).
+DEFAULT_REVOCATION_TTL = 24 * 3600.0
 
 
 def seconds(name: str, value: Any, *, positive: bool) -> float:

@@ -11,6 +11,7 @@ from ._types import Scope
 
 if TYPE_CHECKING:
     from ._cache import VerifiedToken
+    from ._revocation import Subject
 
 SCOPE_KEY = "hasura_session"
 NO_CLAIMS: Mapping[str, Any] = MappingProxyType({})
@@ -24,10 +25,12 @@ class Session(Mapping[str, str]):
     being accepted, at which websockets are closed. ``claims`` is the verified token's payload,
     read-only (empty for admin and unauthorized sessions): ``session.claims["sid"]`` without
     decoding the token again. Nested values are the parsed JSON, shared by every request with
-    the same token: read them, do not change them.
+    the same token: read them, do not change them. ``subject`` is the token's ``sub``, ``sid``
+    and ``iat``, which a revocation may name (``None`` when it names neither, and for admin and
+    unauthorized sessions).
     """
 
-    __slots__ = ("_variables", "claims", "expires_at", "valid_until")
+    __slots__ = ("_variables", "claims", "expires_at", "subject", "valid_until")
 
     def __init__(
         self,
@@ -36,11 +39,13 @@ class Session(Mapping[str, str]):
         expires_at: float | None = None,
         valid_until: float | None = None,
         claims: Mapping[str, Any] = NO_CLAIMS,
+        subject: Subject | None = None,
     ) -> None:
         self._variables = variables
         self.expires_at = expires_at
         self.valid_until = valid_until
         self.claims = claims
+        self.subject = subject
 
     @property
     def role(self) -> str:
@@ -68,6 +73,7 @@ def token_session(variables: dict[str, str], token: VerifiedToken, skew: float) 
         expires_at=expires_at,
         valid_until=expires_at + skew if expires_at is not None else None,
         claims=token.claims,
+        subject=token.subject,
     )
 
 

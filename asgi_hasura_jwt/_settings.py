@@ -22,6 +22,7 @@ from ._options import (
     DEFAULT_CACHE_BYTES,
     DEFAULT_CACHE_ENTRIES,
     DEFAULT_MAX_TOKEN_BYTES,
+    DEFAULT_REVOCATION_TTL,
     DEFAULT_WEBSOCKET_PROTOCOL,
     WEBSOCKET_DEFAULT_PROTOCOLS,
     JWKSOptions,
@@ -30,11 +31,13 @@ from ._options import (
     count,
     flag,
     optional_text,
+    seconds,
     strings,
 )
 from ._options import (
     DEFAULT_JWKS_OPTIONS as DEFAULTS,
 )
+from ._revocation import RevocationStore, revocation_store
 from ._types import Clock
 from ._websocket.origins import normalise_origin
 
@@ -62,6 +65,8 @@ class Settings:
         "public_exact",
         "public_prefixes",
         "require_azp",
+        "revocation_ttl",
+        "revocations",
         "token_cache_bytes",
         "token_cache_size",
         "unauthorized_role",
@@ -91,6 +96,8 @@ class Settings:
         max_token_bytes: int = DEFAULT_MAX_TOKEN_BYTES,
         token_cache_size: int = DEFAULT_CACHE_ENTRIES,
         token_cache_bytes: int = DEFAULT_CACHE_BYTES,
+        revocations: str | RevocationStore | None = None,
+        revocation_ttl: float = DEFAULT_REVOCATION_TTL,
         clock: Clock = time.time,
         environ: Mapping[str, str] | None = None,
     ) -> None:
@@ -141,6 +148,8 @@ class Settings:
         self.max_token_bytes = count("max_token_bytes", max_token_bytes, positive=True)
         self.token_cache_size = count("token_cache_size", token_cache_size, positive=False)
         self.token_cache_bytes = count("token_cache_bytes", token_cache_bytes, positive=False)
+        self.revocations = revocation_store(revocations)
+        self.revocation_ttl = seconds("revocation_ttl", revocation_ttl, positive=True)
         if not callable(clock):
             raise ConfigError(f"clock: expected a callable, got {type(clock).__name__}")
         self.clock = clock

@@ -1,4 +1,5 @@
-"""The lifespan scope: run the JWKS refreshers for as long as the server runs (spec 0, 4.4).
+"""The lifespan scope: run the JWKS refreshers for as long as the server runs (spec 0, 4.4),
+and any other background task of the middleware beside them (the revocation subscriber).
 
 The refreshers live in a task group owned by the lifespan; startup completes only after every
 key set's first fetch. The protocol is forwarded to the inner app; when the inner app does not
@@ -11,19 +12,29 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Sequence
+from typing import Protocol
 
 import anyio
 import anyio.abc
 
 from .._errors import JWKSStartupError
 from .._types import ASGIApp, Message, Receive, Scope, Send
-from .remote import RemoteKeySet
 
 logger = logging.getLogger("asgi_hasura_jwt.lifespan")
 
 
+class Background(Protocol):
+    """What the lifespan runs: `RemoteKeySet`, `Revocations` (``started`` once ready)."""
+
+    async def run(
+        self, *, task_status: anyio.abc.TaskStatus[None] = anyio.TASK_STATUS_IGNORED
+    ) -> None: ...
+
+    async def aclose(self) -> None: ...
+
+
 async def handle_lifespan(
-    app: ASGIApp, scope: Scope, receive: Receive, send: Send, key_sets: Sequence[RemoteKeySet]
+    app: ASGIApp, scope: Scope, receive: Receive, send: Send, key_sets: Sequence[Background]
 ) -> None:
     """Serve one lifespan scope for ``app`` and run the refreshers of ``key_sets`` meanwhile.
 
@@ -62,7 +73,7 @@ class _Lifespan:
         self._app_exited = False
         self._app_error: Exception | None = None
 
-    async def serve(self, receive: Receive, send: Send, key_sets: Sequence[RemoteKeySet]) -> None:
+    async def serve(self, receive: Receive, send: Send, key_sets: Sequence[Background]) -> None:
         await receive()  # lifespan.startup: the first message of every lifespan (ASGI spec)
         async with anyio.create_task_group() as task_group:
             reply = await self._startup(task_group, key_sets)
@@ -77,7 +88,7 @@ class _Lifespan:
         await send(reply)
 
     async def _startup(
-        self, task_group: anyio.abc.TaskGroup, key_sets: Sequence[RemoteKeySet]
+        self, task_group: anyio.abc.TaskGroup, key_sets: Sequence[Background]
     ) -> Message:
         try:
             for key_set in key_sets:

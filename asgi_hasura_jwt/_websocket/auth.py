@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from .._errors import AuthError
 from .._names import COOKIE_HEADER
 from .._options import DEFAULT_WEBSOCKET_PROTOCOL
+from .._revocation import SocketRegistry
 from .._session import SCOPE_KEY
 from .._types import ASGIApp, Clock, Receive, Scope, Send
 from .connection import Connection
@@ -31,7 +32,8 @@ class WebSocketAuth:
     ``allowed_origins`` holds normalised origins (`Settings` validates them) whose upgrade
     requests may authenticate with cookies besides same-host ones. ``max_init_bytes`` bounds a
     ``connection_init`` frame (spec 7.3). ``default_protocol`` is one of
-    ``_options.WEBSOCKET_DEFAULT_PROTOCOLS`` (`Settings` validates it).
+    ``_options.WEBSOCKET_DEFAULT_PROTOCOLS`` (`Settings` validates it). ``sockets`` is where
+    open sockets are found when a revocation names their token.
     """
 
     def __init__(
@@ -43,6 +45,7 @@ class WebSocketAuth:
         clock: Clock = time.time,
         max_init_bytes: int = DEFAULT_MAX_INIT_BYTES,
         default_protocol: str = DEFAULT_WEBSOCKET_PROTOCOL,
+        sockets: SocketRegistry | None = None,
     ) -> None:
         self.app = app
         self.authenticator = authenticator
@@ -50,6 +53,7 @@ class WebSocketAuth:
         self.max_init_bytes = max_init_bytes
         self.allowed_origins = allowed_origins
         self.default_protocol = PROTOCOLS.get(default_protocol)  # "plain": None
+        self.sockets = SocketRegistry() if sockets is None else sockets
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         # Only this middleware may put a session in the scope; a GraphQL socket has none until
@@ -68,8 +72,8 @@ class WebSocketAuth:
             await send({"type": "websocket.close", "code": 1008})
             return
         scope[SCOPE_KEY] = session
-        if session.valid_until is None:
-            await self.app(scope, receive, send)
+        if session.valid_until is None and session.subject is None:
+            await self.app(scope, receive, send)  # nothing can end it: no wrapper needed
         else:
             await Connection(self, scope, receive, send, None).run(session)
 

@@ -1,10 +1,12 @@
 """One websocket (spec 5): the app's ``receive``/``send`` go through a `Connection`, which
-checks frames before init, runs ``connection_init``, and closes the socket at expiry.
+checks frames before init, runs ``connection_init``, and closes the socket at expiry or when
+its token is revoked.
 """
 
 from __future__ import annotations
 
 import contextlib
+import math
 from typing import TYPE_CHECKING, Any
 
 import anyio
@@ -20,12 +22,14 @@ from .protocols import (
     FRAME_TOO_LARGE,
     INVALID_MESSAGE,
     PROTOCOLS,
+    REVOKED_REASON,
     Protocol,
 )
 
 if TYPE_CHECKING:
     from anyio.abc import TaskGroup
 
+    from .._revocation import Subject
     from .._session import Session
     from .auth import WebSocketAuth
 
@@ -58,20 +62,26 @@ class Connection:
         self._closed = False
         # What the app's receive returns once this middleware has closed the socket.
         self._disconnect: Message | None = None
+        # The tokens that authenticated the socket (in the revocation registry while it runs).
+        self.subjects: list[Subject] = []
+        self._end_reason = EXPIRED_REASON
 
     async def run(self, session: Session | None = None) -> None:
         app_error: Exception | None = None
-        async with anyio.create_task_group() as task_group:
-            self._task_group = task_group
-            if session is not None and session.valid_until is not None:
-                self._expire_at(session.valid_until)
-            try:
-                await self._auth.app(self._scope, self.receive, self.send)
-            except Exception as exc:
-                # Raised below, outside the task group, so that the server sees the app's own
-                # exception rather than an ExceptionGroup around it.
-                app_error = exc
-            task_group.cancel_scope.cancel()  # the expiry waiter, if there is one
+        try:
+            async with anyio.create_task_group() as task_group:
+                self._task_group = task_group
+                if session is not None:
+                    self._authenticated(session)
+                try:
+                    await self._auth.app(self._scope, self.receive, self.send)
+                except Exception as exc:
+                    # Raised below, outside the task group, so that the server sees the app's
+                    # own exception rather than an ExceptionGroup around it.
+                    app_error = exc
+                task_group.cancel_scope.cancel()  # the expiry waiter, if there is one
+        finally:
+            self._auth.sockets.discard(self)
         if app_error is not None:
             raise app_error
 
@@ -166,9 +176,24 @@ class Connection:
             return await self._close(code, reason, error_frame)
         self._scope[SCOPE_KEY] = session
         self._initialised = True
+        self._authenticated(session)
+        return message
+
+    def _authenticated(self, session: Session) -> None:
         if session.valid_until is not None:
             self._expire_at(session.valid_until)
-        return message
+        if session.subject is not None and session.subject not in self.subjects:
+            # After a second init the first token still counts: revoking either closes the
+            # socket, as the earlier expiry stays (spec 5). Repeated inits add nothing.
+            self.subjects.append(session.subject)
+            self._auth.sockets.add(self, session.subject)
+
+    def revoke(self) -> None:
+        """Close the socket as revoked, from its own expiry waiter (called from the revoking
+        task; the close itself is sent by this socket's task group).
+        """
+        self._end_reason = REVOKED_REASON
+        self._expire_at(-math.inf)
 
     def _expire_at(self, valid_until: float) -> None:
         if self._deadline is None:
@@ -181,7 +206,7 @@ class Connection:
     async def _expire(self, deadline: Deadline) -> None:
         await deadline.wait()
         # Ours (spec 5): 4403 with a reason, so that clients reconnect with a fresh token.
-        await self._close(4403, EXPIRED_REASON)
+        await self._close(4403, self._end_reason)
 
     async def _close(self, code: int, reason: str, error_frame: str | None = None) -> Message:
         """Close the socket under the app: the server gets the close; from now on the app's

@@ -19,6 +19,7 @@ MAX_CLOSE_REASON_BYTES = 123
 INVALID_MESSAGE = "Invalid message received"
 FRAME_TOO_LARGE = "Invalid message received: frame too large"
 EXPIRED_REASON = '{"message":"4403: Forbidden: JWT expired"}'
+REVOKED_REASON = '{"message":"4403: Forbidden: session revoked"}'
 FORBIDDEN_REASON = '{"message":"4403: Forbidden"}'
 INIT_FAILED_PREFIX = "4400: Connection initialization failed: "
 
