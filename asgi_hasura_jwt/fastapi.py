@@ -27,11 +27,11 @@ from pydantic import BaseModel
 from ._errors import AccessDenied, AuthError, ConfigError
 from ._http import error_headers
 from ._options import strings
-from ._session import Session, get_session
+from ._roles import ROLE_NOT_ALLOWED
+from ._session import NO_SESSION_MESSAGE, Session, get_session
 
 __all__ = [
     "AUTH_RESPONSES",
-    "NO_SESSION_MESSAGE",
     "ROLE_RESPONSES",
     "HasuraError",
     "HasuraHTTPError",
@@ -39,15 +39,6 @@ __all__ = [
     "install",
     "require_role",
 ]
-
-# Hasura's own text for a role outside the allowed ones (spec 2.7): clients that handle the
-# middleware's refusal handle this one alike, and the route's roles are not disclosed.
-ROLE_MESSAGE = "Your requested role is not in allowed roles"
-# A route that needs a session on a public path (or without the middleware) is a deployment
-# mistake; it fails closed, as a missing credential.
-NO_SESSION_MESSAGE = (
-    "No Hasura session: this path is public or HasuraJWTMiddleware is not installed"
-)
 
 
 class ErrorExtensions(BaseModel):
@@ -119,6 +110,8 @@ def _session(
 ) -> Session:
     session = get_session(request.scope)
     if session is None:
+        # A deployment mistake (a public path, or no middleware): it fails closed, as a
+        # missing credential.
         raise HasuraHTTPError(AccessDenied(NO_SESSION_MESSAGE, status=401))
     return session
 
@@ -136,7 +129,9 @@ def require_role(*roles: str) -> Callable[[Session], Session]:
 
     def role_allowed(session: HasuraSession) -> Session:
         if session.role not in allowed:
-            raise HasuraHTTPError(AccessDenied(ROLE_MESSAGE, status=403))
+            # Hasura's own text (spec 2.7): clients that handle the middleware's refusal handle
+            # this one alike, and the route's roles are not disclosed.
+            raise HasuraHTTPError(AccessDenied(ROLE_NOT_ALLOWED, status=403))
         return session
 
     return role_allowed

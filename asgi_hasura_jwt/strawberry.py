@@ -25,15 +25,12 @@ from strawberry.permission import BasePermission
 
 from ._errors import ConfigError
 from ._options import strings
-from ._session import SCOPE_KEY, Session, get_session
+from ._roles import ROLE_NOT_ALLOWED
+from ._session import NO_SESSION_MESSAGE, SCOPE_KEY, Session, get_session
 
 __all__ = ["SESSION_KEY", "GraphQL", "HasRole", "context_getter", "session_of"]
 
 SESSION_KEY = SCOPE_KEY  # info.context["hasura_session"], the scope's own name
-ROLE_MESSAGE = "Your requested role is not in allowed roles"
-NO_SESSION_MESSAGE = (
-    "No Hasura session: this path is public or HasuraJWTMiddleware is not installed"
-)
 _EXTENSIONS = {"path": "$", "code": "access-denied"}
 
 
@@ -64,7 +61,7 @@ def HasRole(*roles: str) -> type[BasePermission]:  # a class factory, named as t
         raise ConfigError("HasRole: name at least one role")
 
     class _HasRole(BasePermission):
-        message = ROLE_MESSAGE
+        message = ROLE_NOT_ALLOWED
         error_extensions = _EXTENSIONS
 
         def has_permission(self, source: Any, info: strawberry.Info, **kwargs: Any) -> bool:

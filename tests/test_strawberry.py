@@ -21,9 +21,9 @@ from websockets.exceptions import ConnectionClosed
 from websockets.typing import Subprotocol
 
 from asgi_hasura_jwt import ConfigError, HasuraJWTMiddleware, get_session
+from asgi_hasura_jwt._roles import ROLE_NOT_ALLOWED as ROLE_MESSAGE
+from asgi_hasura_jwt._session import NO_SESSION_MESSAGE
 from asgi_hasura_jwt.strawberry import (
-    NO_SESSION_MESSAGE,
-    ROLE_MESSAGE,
     SESSION_KEY,
     GraphQL,
     HasRole,
