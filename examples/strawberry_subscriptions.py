@@ -1,9 +1,9 @@
 """GraphQL queries and subscriptions (Strawberry) behind the middleware.
 
 Resolvers read the session with `asgi_hasura_jwt.strawberry.session_of` (`HasRole("editor")`
-in ``permission_classes`` would guard a field by role). Over websockets the middleware checks the token
-in ``connection_init`` (``payload.headers.Authorization``) and closes the socket with 4403 when
-the token expires, so a subscription needs no expiry logic of its own.
+in ``permission_classes`` would guard a field by role). Over websockets the middleware checks
+the token in ``connection_init`` (``payload.headers.Authorization``) and closes the socket with
+4403 when the token expires, so a subscription needs no expiry logic of its own.
 
     uvicorn --factory examples.strawberry_subscriptions:create_app
 """
