@@ -5,21 +5,16 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Annotated, Any
+from typing import Any
 
 import httpx
 import pytest
 from fastapi import Depends, FastAPI
 
-from asgi_hasura_jwt import ConfigError, HasuraJWTMiddleware, Session, Settings
-from asgi_hasura_jwt.fastapi import (
-    AUTH_RESPONSES,
-    ROLE_RESPONSES,
-    HasuraSession,
-    install,
-    require_role,
-)
+from asgi_hasura_jwt import ConfigError, HasuraJWTMiddleware, Settings
+from asgi_hasura_jwt.fastapi import HasuraSession, install, require_role
 from asgi_hasura_jwt.testing import CLERK_CATEGORIES
+from examples import fastapi_app
 
 from .clerk_tokens import ISSUER, USER, clerk_token, session_claims, template_claims
 from .conftest import NAMESPACE, SigningKey, hasura_claims
@@ -37,29 +32,28 @@ NO_SESSION = (
 )
 
 
-def create_app(key: SigningKey, *, handler: bool = True) -> FastAPI:
+def recipe(key: SigningKey, **clerk: str) -> FastAPI:
+    """The README's recipe (examples/fastapi_app.py), for the suite's Clerk instance."""
+    config = {**key.config, "issuer": ISSUER, "clerk": {"token": "template", **clerk}}
+    return fastapi_app.create_app(jwt_secret=config, environ={})
+
+
+def guarded_app(key: SigningKey, *, handler: bool) -> FastAPI:
+    """The other forms: a route-level ``dependencies=``, a session route under a public path."""
     app = FastAPI()
     if handler:
         install(app)
 
-    @app.get("/me", responses=AUTH_RESPONSES)
-    async def me(session: HasuraSession) -> dict[str, str]:
-        return dict(session)
+    @app.post("/drafts", dependencies=[Depends(require_role("editor"))], status_code=204)
+    async def drafts() -> None:
+        return None
 
-    @app.post("/articles", responses={**AUTH_RESPONSES, **ROLE_RESPONSES})
-    async def publish(
-        session: Annotated[Session, Depends(require_role("editor", "admin"))],
-    ) -> dict[str, str]:
-        return {"by": session["x-hasura-user-id"], "as": session.role}
-
-    @app.get("/public/me")
-    async def public_me(session: HasuraSession) -> dict[str, str]:
-        return dict(session)
+    @app.get("/public/whoami")
+    async def whoami(session: HasuraSession) -> str:
+        return session.role
 
     settings = Settings(
-        jwt_secret={**key.config, "issuer": ISSUER},
-        public_paths=["/public/*", "/openapi.json"],
-        environ={},
+        jwt_secret={**key.config, "issuer": ISSUER}, public_paths=["/public/*"], environ={}
     )
     app.add_middleware(HasuraJWTMiddleware, settings=settings)
     return app
@@ -86,13 +80,13 @@ def bearer(token: str, role: str | None = None) -> dict[str, str]:
 async def test_hasura_session_and_require_role(keys: dict[str, SigningKey]) -> None:
     key = keys["RS256"]
     token = editor_token(key)
-    async with client_of(create_app(key)) as client:
+    async with client_of(recipe(key)) as client:
         me = await client.get("/me", headers=bearer(token))
         allowed = await client.post("/articles", headers=bearer(token, "editor"))
         refused = await client.post("/articles", headers=bearer(token))  # default role: user
         missing = await client.post("/articles")
     assert me.json() == {"x-hasura-user-id": USER, "x-hasura-role": "user"}
-    assert allowed.json() == {"by": USER, "as": "editor"}
+    assert allowed.json() == {"published_by": USER}
     # The middleware's body exactly: no {"detail": ...}, no other header than the middleware's.
     assert (refused.status_code, refused.content) == (403, ROLE_REFUSED)
     assert refused.headers["content-type"] == "application/json"
@@ -107,13 +101,10 @@ async def test_a_clerk_session_token_is_refused_an_editor_route(
     keys: dict[str, SigningKey],
 ) -> None:
     key = keys["RS256"]
-    app = create_app(key)
-    # The session config maps Clerk's session token to role "user" (no template).
-    settings = Settings(
+    app = fastapi_app.create_app(
         jwt_secret={**key.config, "issuer": ISSUER, "clerk": {"token": "session"}}, environ={}
     )
-    app.user_middleware.clear()
-    app.add_middleware(HasuraJWTMiddleware, settings=settings)
+    # The session config maps Clerk's session token to role "user" (no template).
     token = clerk_token(key, session_claims(), cat=CLERK_CATEGORIES["session"])
     async with client_of(app) as client:
         me = await client.get("/me", headers=bearer(token))
@@ -126,9 +117,13 @@ async def test_a_session_route_under_a_public_path_fails_closed(
     keys: dict[str, SigningKey],
 ) -> None:
     key = keys["RS256"]
-    async with client_of(create_app(key)) as client:
+    token = editor_token(key)
+    async with client_of(guarded_app(key, handler=True)) as client:
         # Even with a valid token: a public path is never authenticated, so there is no session.
-        refused = await client.get("/public/me", headers=bearer(editor_token(key)))
+        refused = await client.get("/public/whoami", headers=bearer(token))
+        editor = await client.post("/drafts", headers=bearer(token, "editor"))
+        user = await client.post("/drafts", headers=bearer(token))
+    assert (editor.status_code, user.status_code, user.content) == (204, 403, ROLE_REFUSED)
     assert (refused.status_code, refused.content) == (401, NO_SESSION)
     assert refused.headers["www-authenticate"] == "Bearer"
 
@@ -136,9 +131,9 @@ async def test_a_session_route_under_a_public_path_fails_closed(
 async def test_without_install_refusals_keep_their_status(keys: dict[str, SigningKey]) -> None:
     key = keys["RS256"]
     token = editor_token(key)
-    async with client_of(create_app(key, handler=False)) as client:
-        refused = await client.post("/articles", headers=bearer(token))
-        public = await client.get("/public/me")
+    async with client_of(guarded_app(key, handler=False)) as client:
+        refused = await client.post("/drafts", headers=bearer(token))
+        public = await client.get("/public/whoami")
     # FastAPI's own body, but never a pass: the status and message are the same.
     assert (refused.status_code, refused.json()) == (
         403,
@@ -149,7 +144,9 @@ async def test_without_install_refusals_keep_their_status(keys: dict[str, Signin
 
 
 async def test_openapi_documents_the_scheme_and_the_answers(keys: dict[str, SigningKey]) -> None:
-    async with client_of(create_app(keys["RS256"])) as client:
+    async with client_of(recipe(keys["RS256"])) as client:
+        # The docs are public paths: they need no token.
+        assert (await client.get("/docs")).status_code == 200
         document = (await client.get("/openapi.json")).json()
     scheme = document["components"]["securitySchemes"]["HasuraJWT"]
     assert (scheme["type"], scheme["scheme"]) == ("http", "bearer")
