@@ -10,6 +10,7 @@ import logging
 import time
 from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import asynccontextmanager
+from types import SimpleNamespace
 from typing import Any
 
 import httpx
@@ -20,7 +21,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 from websockets.typing import Subprotocol
 
-from asgi_hasura_jwt import ConfigError, HasuraJWTMiddleware, get_session
+from asgi_hasura_jwt import ConfigError, HasuraJWTMiddleware, Session, get_session
 from asgi_hasura_jwt._roles import ROLE_NOT_ALLOWED as ROLE_MESSAGE
 from asgi_hasura_jwt._session import NO_SESSION_MESSAGE
 from asgi_hasura_jwt.strawberry import (
@@ -270,3 +271,14 @@ def test_has_role_validates_its_roles(roles: tuple[Any, ...], message: str) -> N
     with pytest.raises(ConfigError) as raised:
         HasRole(*roles)
     assert str(raised.value) == message
+
+
+def test_session_of_finds_the_connection_in_any_context() -> None:
+    # Unit edge cases: a context object (Strawberry's BaseContext has .request), the "ws" key
+    # some integrations use, and contexts without a connection.
+    session = Session({"x-hasura-role": "user"})
+    connection = SimpleNamespace(scope={"hasura_session": session})
+    for context in (SimpleNamespace(request=connection), {"ws": connection}):
+        assert session_of(SimpleNamespace(context=context)) is session
+    for context in ({}, SimpleNamespace(), {"request": SimpleNamespace(scope=None)}):
+        assert session_of(SimpleNamespace(context=context)) is None
