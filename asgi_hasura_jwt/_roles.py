@@ -68,11 +68,15 @@ def parse_default_role(value: Any, *, missing: bool, wording: str = "a single ro
     return str(value)
 
 
+# Hasura's refusal of a role (spec 2.7); the FastAPI and Strawberry guards say the same.
+ROLE_NOT_ALLOWED = "Your requested role is not in allowed roles"
+
+
 def select_role(allowed: frozenset[str], default: str, requested: str | None) -> str:
     """The ``x-hasura-role`` header if non-empty, else the default; it must be allowed."""
     role = requested or default
     if role not in allowed:
-        raise AccessDenied("Your requested role is not in allowed roles")
+        raise AccessDenied(ROLE_NOT_ALLOWED)
     return role
 
 

@@ -15,6 +15,11 @@ if TYPE_CHECKING:
 
 SCOPE_KEY = "hasura_session"
 NO_CLAIMS: Mapping[str, Any] = MappingProxyType({})
+# An app asked for the session of a request the middleware did not authenticate (a public path,
+# or no middleware): the FastAPI and Strawberry integrations refuse it with this.
+NO_SESSION_MESSAGE = (
+    "No Hasura session: this path is public or HasuraJWTMiddleware is not installed"
+)
 
 
 class Session(Mapping[str, str]):

@@ -10,7 +10,10 @@ given, so a test can craft the malformed tokens the middleware must refuse.
   JWKS (``.jwk()``).
 - `mint`: a compact JWS of any claims, or of raw bytes with a raw header.
 - Claim builders that compose: `hasura_claims` (the session variables), `registered_claims`
-  (``iat``, ``nbf``, ``exp`` from a lifetime), `clerk_claims` (Clerk's Hasura JWT template).
+  (``iat``, ``nbf``, ``exp`` from a lifetime), and one per Clerk token kind: `clerk_claims`
+  (the Hasura JWT template), `clerk_session_claims` (the session token, v2, with or without an
+  organization, pending or not), `clerk_machine_claims` (machine-to-machine); `CLERK_CATEGORIES`
+  holds each kind's header ``cat`` (``mint(key, claims, header={"cat": ...})``).
 - Hostile inputs: `gzip_bomb`, a tiny gzip body that inflates to hundreds of MiB (a JWKS server
   that compresses although asked not to).
 """
@@ -22,9 +25,8 @@ import functools
 import json
 import secrets
 import struct
-import time
 import zlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,25 +36,35 @@ from joserfc.jwk import ECKey, OctKey, OKPKey, RSAKey
 from joserfc.jws import JWSRegistry
 
 from ._keys import EC_ALGORITHM_BY_CURVE, HMAC_MIN_BYTES, MIN_RSA_BITS, JoseKey
-from ._names import DEFAULT_NAMESPACE
+from ._testing_claims import (
+    CLERK_CATEGORIES,
+    CLERK_LIFETIME,
+    MACHINE_LIFETIME,
+    NAMESPACE,
+    NOT_BEFORE_LEEWAY,
+    clerk_claims,
+    clerk_machine_claims,
+    clerk_session_claims,
+    hasura_claims,
+    registered_claims,
+)
 
 __all__ = [
+    "CLERK_CATEGORIES",
     "CLERK_LIFETIME",
+    "MACHINE_LIFETIME",
     "NAMESPACE",
     "NOT_BEFORE_LEEWAY",
     "SigningKey",
     "b64url",
     "clerk_claims",
+    "clerk_machine_claims",
+    "clerk_session_claims",
     "gzip_bomb",
     "hasura_claims",
     "mint",
     "registered_claims",
 ]
-
-NAMESPACE = DEFAULT_NAMESPACE
-# Clerk's Hasura template: tokens live 60 s; nbf a little in the past absorbs clock drift.
-CLERK_LIFETIME = 60
-NOT_BEFORE_LEEWAY = 5
 
 PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey
 _CURVES = {"ES256": ec.SECP256R1(), "ES384": ec.SECP384R1(), "ES512": ec.SECP521R1()}
@@ -172,58 +184,6 @@ def mint(
     body = claims if isinstance(claims, bytes) else json.dumps(dict(claims)).encode()
     signing_input = f"{b64url(raw_header)}.{b64url(body)}"
     return f"{signing_input}.{b64url(key.sign(signing_input.encode(), alg))}"
-
-
-def hasura_claims(
-    user_id: str = "user-1",
-    roles: Sequence[str] = ("user",),
-    default_role: str | None = None,
-    **variables: Any,
-) -> dict[str, Any]:
-    """The Hasura claims object: user id, default role (the first role unless given), allowed
-    roles, then ``variables`` (``**{"x-hasura-org-id": "42"}``)."""
-    return {
-        "x-hasura-user-id": user_id,
-        "x-hasura-default-role": default_role if default_role is not None else roles[0],
-        "x-hasura-allowed-roles": list(roles),
-        **variables,
-    }
-
-
-def registered_claims(
-    lifetime: float = CLERK_LIFETIME,
-    *,
-    now: float | None = None,
-    leeway: int = NOT_BEFORE_LEEWAY,
-) -> dict[str, int]:
-    """``iat`` now (whole seconds), ``nbf`` ``leeway`` seconds earlier, ``exp`` ``lifetime``
-    seconds after ``iat``."""
-    issued = int(time.time() if now is None else now)
-    return {"exp": issued + int(lifetime), "iat": issued, "nbf": issued - leeway}
-
-
-def clerk_claims(
-    *,
-    user_id: str,
-    issuer: str,
-    azp: str,
-    lifetime: float = CLERK_LIFETIME,
-    hasura: Mapping[str, Any] | None = None,
-    now: float | None = None,
-) -> dict[str, Any]:
-    """Claims shaped like a token from Clerk's Hasura JWT template (spec 6): ``azp``, ``exp``,
-    ``iat``, ``iss``, ``jti``, ``nbf``, ``sub`` and the Hasura claims (by default
-    ``hasura_claims(user_id)``) under `NAMESPACE`, in Clerk's (sorted) order."""
-    claims: dict[str, Any] = {
-        **registered_claims(lifetime, now=now),
-        "azp": azp,
-        "iss": issuer,
-        # A template token names no session (spec 6: no sid); Clerk's session tokens do.
-        "jti": secrets.token_hex(10),
-        "sub": user_id,
-        NAMESPACE: dict(hasura) if hasura is not None else hasura_claims(user_id),
-    }
-    return dict(sorted(claims.items()))
 
 
 @functools.cache

@@ -1,5 +1,5 @@
-"""FastAPI: a dependency returns the session; OpenAPI documents the bearer scheme and the
-middleware's 400/401 answers.
+"""FastAPI: `HasuraSession` hands a route the session, `require_role` guards a route by role, and
+OpenAPI documents the bearer scheme and the middleware's answers.
 
     uvicorn --factory examples.fastapi_app:create_app    # docs at /docs
 """
@@ -8,52 +8,16 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, HTTPException, Request
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import BaseModel
+from fastapi import Depends, FastAPI
 
-from asgi_hasura_jwt import HasuraJWTMiddleware, Session, Settings, get_session
-
-
-class ErrorExtensions(BaseModel):
-    path: str
-    code: str
-
-
-class ErrorItem(BaseModel):
-    message: str
-    extensions: ErrorExtensions
-
-
-class HasuraError(BaseModel):
-    """Hasura's error body, as the middleware sends it."""
-
-    errors: list[ErrorItem]
-
-
-AUTH_RESPONSES: dict[int | str, dict[str, Any]] = {
-    400: {
-        "model": HasuraError,
-        "description": "No token, or it failed verification (invalid-headers, invalid-jwt,"
-        " jwt-invalid-claims, jwt-missing-role-claims; access-denied for a role not allowed)",
-    },
-    401: {"model": HasuraError, "description": "Wrong admin secret (access-denied)"},
-}
-# auto_error=False: the middleware has already checked the token; this only puts the scheme in
-# the OpenAPI document, so /docs offers an "Authorize" button.
-bearer = HTTPBearer(auto_error=False, description="A Hasura JWT, e.g. Clerk's hasura template")
-
-
-def hasura_session(
-    request: Request, _: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
-) -> Session:
-    session = get_session(request.scope)
-    if session is None:  # a route under a public path: the middleware did not run
-        raise HTTPException(401, "not authenticated", headers={"WWW-Authenticate": "Bearer"})
-    return session
-
-
-HasuraSession = Annotated[Session, Depends(hasura_session)]
+from asgi_hasura_jwt import HasuraJWTMiddleware, Session, Settings
+from asgi_hasura_jwt.fastapi import (
+    AUTH_RESPONSES,
+    ROLE_RESPONSES,
+    HasuraSession,
+    install,
+    require_role,
+)
 
 
 def create_app(**options: Any) -> FastAPI:
@@ -63,10 +27,17 @@ def create_app(**options: Any) -> FastAPI:
     public = ["/docs", "/docs/oauth2-redirect", "/openapi.json"]
     settings = Settings(public_paths=public, **options)
     app = FastAPI(title="asgi_hasura_jwt with FastAPI")
+    install(app)  # refusals get Hasura's error body, as the middleware's do
 
     @app.get("/me", responses=AUTH_RESPONSES)
     async def me(session: HasuraSession) -> dict[str, str]:
         return dict(session)
+
+    @app.post("/articles", responses={**AUTH_RESPONSES, **ROLE_RESPONSES})
+    async def publish(
+        session: Annotated[Session, Depends(require_role("editor", "admin"))],
+    ) -> dict[str, str]:
+        return {"published_by": session["x-hasura-user-id"]}
 
     app.add_middleware(HasuraJWTMiddleware, settings=settings)
     return app

@@ -1,8 +1,9 @@
 """GraphQL queries and subscriptions (Strawberry) behind the middleware.
 
-Resolvers read the session from the ASGI scope. Over websockets the middleware checks the token
-in ``connection_init`` (``payload.headers.Authorization``) and closes the socket with 4403 when
-the token expires, so a subscription needs no expiry logic of its own.
+Resolvers read the session with `asgi_hasura_jwt.strawberry.session_of` (`HasRole("editor")`
+in ``permission_classes`` would guard a field by role). Over websockets the middleware checks
+the token in ``connection_init`` (``payload.headers.Authorization``) and closes the socket with
+4403 when the token expires, so a subscription needs no expiry logic of its own.
 
     uvicorn --factory examples.strawberry_subscriptions:create_app
 """
@@ -19,13 +20,13 @@ import strawberry
 from strawberry.asgi import GraphQL
 from strawberry.scalars import JSON
 
-from asgi_hasura_jwt import HasuraJWTMiddleware, Session, Settings, get_session
+from asgi_hasura_jwt import HasuraJWTMiddleware, Session, Settings
+from asgi_hasura_jwt.strawberry import session_of
 
 
-def session_of(info: strawberry.Info) -> Session:
-    # The context's "request" is Starlette's Request or WebSocket; its scope is the dict the
-    # middleware stored the session in.
-    session = get_session(info.context["request"].scope)
+def session_or_refuse(info: strawberry.Info) -> Session:
+    # session_of reads the scope of the request or websocket in Strawberry's default context.
+    session = session_of(info)
     if session is None:
         raise PermissionError("no Hasura session: is this path public?")
     return session
@@ -37,7 +38,7 @@ def session_of(info: strawberry.Info) -> Session:
 class Query:
     @strawberry.field(description="The session variables of the caller.")
     def me(self, info: strawberry.Info) -> JSON:
-        return dict(session_of(info))
+        return dict(session_or_refuse(info))
 
 
 @strawberry.type
@@ -53,7 +54,7 @@ class Subscription:
     async def session(
         self, info: strawberry.Info, interval: float = 1.0
     ) -> AsyncGenerator[SessionTick, None]:
-        session = session_of(info)
+        session = session_or_refuse(info)
         for tick in itertools.count(1):
             left = None if session.expires_at is None else session.expires_at - time.time()
             yield SessionTick(tick=tick, seconds_left=left, session=dict(session))

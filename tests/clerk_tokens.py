@@ -1,69 +1,49 @@
-"""Clerk-shaped tokens for tests: session (v2), JWT-template and machine-to-machine claims,
-signed as Clerk signs them (RS256 header with the instance id as kid, typ JWT, cat when given)."""
+"""Clerk-shaped tokens with the suite's fixed names: the kinds come from
+`asgi_hasura_jwt.testing` (the one source, shared with the demo's issuer); this adds the
+suite's issuer, party, instance id and user, overrides, and Clerk's signing header."""
 
 from __future__ import annotations
 
 import json
-import time
 from typing import Any
 
-from .conftest import NAMESPACE, SigningKey, hasura_claims, mint
+from asgi_hasura_jwt import testing
+
+from .conftest import SigningKey, hasura_claims, mint
 
 ISSUER = "https://clerk.example.dev"
 AZP = "https://app.example.dev"
 KID = "ins_2abcdefghijklmnopqrstuvwxyz"
 USER = "user_2abcdefghijklmnopqrstuvwxyz"
+SESSION_ID = "sess_2abcdefghijklmnopqrstuvwxyz"
+MACHINE = "mch_2abcdefghijklmnopqrstuvwxyz"
 
 
-def session_claims(issued: int | None = None, **overrides: Any) -> dict[str, Any]:
-    """Clerk's default session token, version 2 (no template); ``None`` drops a claim."""
-    issued = int(time.time()) if issued is None else issued
-    claims: dict[str, Any] = {
-        "azp": AZP,
-        "exp": issued + 60,
-        "fva": [0, -1],
-        "iat": issued,
-        "iss": ISSUER,
-        "jti": "3f1c0a2b9d8e7f6a5b4c",
-        "nbf": issued - 10,
-        "sid": "sess_2abcdefghijklmnopqrstuvwxyz",
-        "sts": "active",
-        "sub": USER,
-        "v": 2,
-    }
+def _overridden(claims: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
     claims.update(overrides)
     return {name: value for name, value in claims.items() if value is not None}
 
 
+def session_claims(issued: int | None = None, **overrides: Any) -> dict[str, Any]:
+    """Clerk's default session token, version 2 (no template); ``None`` drops a claim."""
+    claims = testing.clerk_session_claims(
+        user_id=USER, issuer=ISSUER, azp=AZP, session_id=SESSION_ID, now=issued
+    )
+    return _overridden(claims, overrides)
+
+
 def template_claims(issued: int | None = None, **overrides: Any) -> dict[str, Any]:
     """Clerk's Hasura JWT template: azp, exp, iat, iss, jti, nbf, sub and the namespace."""
-    issued = int(time.time()) if issued is None else issued
-    claims: dict[str, Any] = {
-        "azp": AZP,
-        "exp": issued + 60,
-        "iat": issued,
-        "iss": ISSUER,
-        "jti": "9a8b7c6d5e4f3a2b1c0d",
-        "nbf": issued - 5,
-        "sub": USER,
-        NAMESPACE: hasura_claims(user_id=USER, roles=["user"]),
-    }
-    claims.update(overrides)
-    return claims
+    hasura = hasura_claims(user_id=USER, roles=["user"])
+    claims = testing.clerk_claims(user_id=USER, issuer=ISSUER, azp=AZP, hasura=hasura, now=issued)
+    return _overridden(claims, overrides)
 
 
 def machine_claims(issued: int | None = None) -> dict[str, Any]:
     """A machine-to-machine token: the subject is the machine (mch_...)."""
-    issued = int(time.time()) if issued is None else issued
-    return {
-        "exp": issued + 3600,
-        "iat": issued,
-        "iss": ISSUER,
-        "jti": "mt_2abcdefghijklmnopqrstuvwxyz",
-        "nbf": issued,
-        "sub": "mch_2abcdefghijklmnopqrstuvwxyz",
-        "scopes": "mch_2zyxwvutsrqponmlkjihgfedcba",
-    }
+    return testing.clerk_machine_claims(
+        machine_id=MACHINE, issuer=ISSUER, scopes=["mch_2zyxwvutsrqponmlkjihgfedcba"], now=issued
+    )
 
 
 def clerk_token(key: SigningKey, claims: dict[str, Any], **header: Any) -> str:

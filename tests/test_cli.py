@@ -3,11 +3,13 @@ secret or token ever reaches its output except the token ``mint`` is asked for."
 
 from __future__ import annotations
 
+import importlib.metadata
 import importlib.util
 import io
 import json
 import os
 import re
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -18,13 +20,17 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
+import asgi_hasura_jwt
 from asgi_hasura_jwt import _cli
 from asgi_hasura_jwt._cli import main
 from asgi_hasura_jwt._token import parse_token
 from examples.demo.issuer import DevIssuer
 
-from .conftest import HMAC_SECRET, NAMESPACE, SigningKey, mint, payload
+from .conftest import HMAC_SECRET, NAMESPACE, SigningKey, hasura_claims, mint, payload
 from .servers import serve
+from .test_clerk import CONFIG as CLERK_CONFIG
+from .test_clerk import FIXTURE as CLERK_FIXTURE
+from .test_clerk import ISSUER as CLERK_ISSUER
 
 HS_CONFIG = json.dumps({"type": "HS256", "key": HMAC_SECRET})
 NOW = 1_700_000_000
@@ -371,7 +377,16 @@ def auth_failures(keys: dict[str, SigningKey]) -> list[tuple[str, list[str], str
             mint(hs, payload(azp="https://evil.example")),
             ["--authorized-party", "https://app.example"],
             "invalid-jwt (HTTP 400): Could not verify JWT:"
-            " JWTNotInAuthorizedParties: azp is not an authorized party",
+            " JWTNotInAuthorizedParties: azp is not an authorized party"
+            ' (the token\'s azp is "https://evil.example"; allowed: "https://app.example")',
+        ),
+        (
+            mint(hs, payload(azp="https://evil.example")),
+            ["--authorized-party", "https://a.example", "--authorized-party", "https://b.example"],
+            "invalid-jwt (HTTP 400): Could not verify JWT:"
+            " JWTNotInAuthorizedParties: azp is not an authorized party"
+            ' (the token\'s azp is "https://evil.example";'
+            ' allowed: "https://a.example", "https://b.example")',
         ),
         (
             mint(hs),
@@ -382,11 +397,47 @@ def auth_failures(keys: dict[str, SigningKey]) -> list[tuple[str, list[str], str
         (
             mint(hs),
             ["--role", "admin"],
-            "access-denied (HTTP 400): Your requested role is not in allowed roles",
+            "access-denied (HTTP 400): Your requested role is not in allowed roles"
+            ' (requested "admin"; the token allows "editor", "user")',
+        ),
+        (
+            mint(hs, payload(**{NAMESPACE: hasura_claims(roles=["user"])})),
+            ["--role", "editor"],
+            "access-denied (HTTP 400): Your requested role is not in allowed roles"
+            ' (requested "editor"; the token allows "user")',
         ),
         (
             mint(keys["RS256"]),
             [],
+            "invalid-jwt (HTTP 400): Could not verify JWT: JWSError JWSInvalidSignature"
+            " (the token is signed with RS256, which the configured key cannot verify:"
+            " it verifies HS256, HS384, HS512)",
+        ),
+        (
+            mint(hs, alg="HS512"),
+            ["--config", json.dumps({"type": "HS256", "key": HMAC_SECRET[:32]})],
+            "invalid-jwt (HTTP 400): Could not verify JWT: JWSError JWSInvalidSignature"
+            " (the token is signed with HS512, which the configured key cannot verify:"
+            " it verifies HS256)",
+        ),
+        (
+            mint(keys["ES256"]),
+            ["--config", json.dumps(keys["RS256"].config)],
+            "invalid-jwt (HTTP 400): Could not verify JWT: JWSError JWSInvalidSignature"
+            " (the token is signed with ES256, which the configured key cannot verify:"
+            " it verifies PS256, PS384, PS512, RS256, RS384, RS512)",
+        ),
+        (
+            mint(SigningKey.hmac("another-secret-that-is-32-bytes-or-more")),
+            [],
+            "invalid-jwt (HTTP 400): Could not verify JWT: JWSError JWSInvalidSignature"
+            " (the token is signed with HS256, but not with this secret: the config's key must"
+            " be the secret the issuer signs with)",
+        ),
+        (
+            # An asymmetric key of the right family that did not sign it: nothing to add.
+            mint(SigningKey.generate("ES256")),
+            ["--config", json.dumps(keys["ES256"].config)],
             "invalid-jwt (HTTP 400): Could not verify JWT: JWSError JWSInvalidSignature",
         ),
         (
@@ -489,7 +540,86 @@ async def test_verify_with_a_jwks_url(capsys: pytest.CaptureFixture[str]) -> Non
     assert json.loads(out) == {"x-hasura-user-id": "user_jwks", "x-hasura-role": "user"}
     # The JWKS was fetched fine: an unknown key is the token's failure, not the config's.
     assert refused == 1
-    assert err == "invalid-jwt (HTTP 400): Could not verify JWT: JWSError JWSInvalidSignature\n"
+    assert err == (
+        "invalid-jwt (HTTP 400): Could not verify JWT: JWSError JWSInvalidSignature"
+        f' (the token\'s kid "{stranger.kid}" is not among the key ids of the JWKS at {url}:'
+        f' "{issuer.kid}"; is it from another instance, such as a Clerk development token sent'
+        " to production?)\n"
+    )
+
+
+def jwks_app(document: dict[str, Any]) -> Any:
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        body = json.dumps(document).encode()
+        headers = [(b"content-type", b"application/json")]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+    return app
+
+
+async def test_verify_the_real_clerk_token_and_a_foreign_kid(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # The Clerk instance of tests/data/clerk serves its JWKS; its own token verifies during its
+    # lifetime, a token of the local issuer (another instance's kid) is explained.
+    local = DevIssuer(CLERK_ISSUER, ["https://app.example"], 60)
+    async with serve(jwks_app(CLERK_FIXTURE["jwks"])) as base:
+        url = f"{base}/.well-known/jwks.json"
+        static = ("type", "key")
+        config = {name: value for name, value in CLERK_CONFIG.items() if name not in static}
+        config = json.dumps({**config, "jwk_url": url})
+        results = []
+        for argv in (
+            ["verify", CLERK_FIXTURE["token"], "--config", config, "--at", "1666648300"],
+            ["verify", local.mint(), "--config", config],
+        ):
+            results.append((await anyio.to_thread.run_sync(main, argv, {}), capsys.readouterr()))
+    (ok, (out, err)), (refused, (_, why)) = results
+    assert (ok, err) == (0, "valid: expires at 2022-10-24T21:51:50Z (in 10 s)\n")
+    assert json.loads(out)["x-hasura-user-id"] == "user_2GIpXOEpVyJw51rkZn9Kmnc6Sxr"
+    assert refused == 1
+    assert why == (
+        "invalid-jwt (HTTP 400): Could not verify JWT: JWSError JWSInvalidSignature"
+        f' (the token\'s kid "{local.kid}" is not among the key ids of the JWKS at {url}:'
+        ' "ins_2GIoQhbUpy0hX7B2cVkuTMinXoD"; is it from another instance, such as a Clerk'
+        " development token sent to production?)\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("claims", "note"),
+    [
+        (
+            {"iat": NOW - 65, "exp": NOW - 5},
+            "valid only thanks to allowed_skew (30 s): without it, JWTExpired"
+            " (the token expired at 2023-11-14T22:13:15Z, 5 s ago)",
+        ),
+        (
+            {"iat": NOW - 5, "nbf": NOW + 10, "exp": NOW + 60},
+            "valid only thanks to allowed_skew (30 s): without it, JWTNotYetValid"
+            " (the token starts at 2023-11-14T22:13:30Z, in 10 s)",
+        ),
+        (
+            {"iat": NOW + 20, "exp": NOW + 80},
+            "valid only thanks to allowed_skew (30 s): without it, JWTIssuedAtFuture"
+            " (the token is issued at 2023-11-14T22:13:40Z, in 20 s)",
+        ),
+        ({"iat": NOW - 5, "exp": NOW + 100}, "valid: expires at 2023-11-14T22:15:00Z (in 100 s)"),
+    ],
+)
+def test_verify_says_when_only_the_skew_accepts_a_token(
+    capsys: pytest.CaptureFixture[str],
+    keys: dict[str, SigningKey],
+    claims: dict[str, int],
+    note: str,
+) -> None:
+    config = json.dumps({"type": "HS256", "key": HMAC_SECRET, "allowed_skew": -30})
+    token = mint(keys["HS256"], payload(**claims))
+    code, out, err = run(capsys, "verify", token, "--config", config, "--at", str(NOW))
+    assert code == 0
+    assert json.loads(out)["x-hasura-role"] == "user"
+    assert err == note + "\n"
 
 
 def test_verify_reports_an_unreachable_jwks(
@@ -588,3 +718,28 @@ def test_interrupt_exits_130_without_traceback(
 
     monkeypatch.setattr(_cli.mint, "run", interrupted)
     assert run(capsys, "mint") == (130, "", "")
+
+
+def test_version_is_the_package_version(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["--version"])
+    assert exited.value.code == 0
+    # One source: the package's __version__, which the installed metadata was built from.
+    assert asgi_hasura_jwt.__version__ == importlib.metadata.version("asgi-hasura-jwt")
+    assert capsys.readouterr().out == f"asgi-hasura-jwt {asgi_hasura_jwt.__version__}\n"
+
+
+def test_python_m_runs_the_command(keys: dict[str, SigningKey]) -> None:
+    token = mint(keys["HS256"])
+    command = [sys.executable, "-m", "asgi_hasura_jwt", "verify", token, "--config", HS_CONFIG]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == {"x-hasura-user-id": "user-1", "x-hasura-role": "user"}
+    version = subprocess.run(
+        [sys.executable, "-m", "asgi_hasura_jwt", "--version"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert version.stdout == f"asgi-hasura-jwt {asgi_hasura_jwt.__version__}\n"

@@ -7,16 +7,19 @@ import re
 import signal
 import sys
 from pathlib import Path
+from typing import Any
 
 import anyio
 import httpx
 import pytest
 
+from asgi_hasura_jwt._clerk import PENDING_MESSAGE
 from asgi_hasura_jwt._token import parse_token
+from asgi_hasura_jwt.testing import CLERK_CATEGORIES
 from examples.demo import DemoError, serve_demo
 from examples.demo.__main__ import main
 from examples.demo.check import Check
-from examples.demo.issuer import TOKEN_PATH, DevIssuer
+from examples.demo.issuer import M2M_PATH, SESSION_PATH, TOKEN_PATH, DevIssuer
 
 pytestmark = pytest.mark.network
 
@@ -110,3 +113,90 @@ async def test_issuer_token_endpoint_cors_and_azp(origin: str | None, allowed: b
     assert claims["azp"] == (origin if allowed else "http://app.test")
     assert raw.headers["content-type"].startswith("text/plain")
     assert parse_token(raw.text).claims["sub"] == "user_x"
+
+
+USER = {"x-hasura-user-id": "user_demo", "x-hasura-role": "user"}
+ORGANIZATION = {
+    **USER,
+    "x-hasura-org-id": "org_demo",
+    "x-hasura-org-slug": "demo",
+    "x-hasura-org-role": "org:admin",
+}
+NOT_TEMPLATE = (
+    "invalid-jwt",
+    "Could not verify JWT: JWTWrongCategory: not a Clerk JWT-template token",
+)
+
+
+def hasura_error(code: str, message: str) -> dict[str, Any]:
+    return {"errors": [{"message": message, "extensions": {"path": "$", "code": code}}]}
+
+
+# Each kind the issuer mints, as the README shows it: (endpoint, sent as, status, answer).
+KINDS = [
+    (TOKEN_PATH, "bearer", 200, {"data": {"me": USER}}),
+    (SESSION_PATH, "cookie", 200, {"data": {"me": USER}}),
+    (f"{SESSION_PATH}?org=1", "cookie", 200, {"data": {"me": ORGANIZATION}}),
+    (f"{SESSION_PATH}?pending=1", "cookie", 400, hasura_error("invalid-headers", PENDING_MESSAGE)),
+    (M2M_PATH, "bearer", 400, hasura_error(*NOT_TEMPLATE)),
+    # A session token where the template is expected: its cat names its kind.
+    (SESSION_PATH, "bearer", 400, hasura_error(*NOT_TEMPLATE)),
+]
+
+
+async def test_every_clerk_token_kind_through_the_demo() -> None:
+    # One demo for the table: each start generates an RSA key and fetches the JWKS.
+    async with serve_demo(lifetime=30) as demo, httpx.AsyncClient() as client:
+        for endpoint, sent_as, status, answer in KINDS:
+            token = (await client.post(f"{demo.issuer.url}{endpoint}")).json()["jwt"]
+            header = (
+                {"Authorization": f"Bearer {token}"}
+                if sent_as == "bearer"
+                else {"Cookie": f"__session={token}"}
+            )
+            response = await client.post(
+                f"{demo.app_url}/v1/graphql", json={"query": "{ me }"}, headers=header
+            )
+            assert (response.status_code, response.json()) == (status, answer), endpoint
+
+
+async def test_issuer_tokens_of_every_kind() -> None:
+    issuer = DevIssuer("http://issuer.test", ["http://app.test"], 45)
+    transport = httpx.ASGITransport(app=issuer.app)
+    async with httpx.AsyncClient(transport=transport, base_url=issuer.url) as client:
+        minted = [
+            parse_token((await client.post(path, params={"format": "jwt", **query})).text)
+            for path, query in [
+                (TOKEN_PATH, {}),
+                (SESSION_PATH, {}),
+                (SESSION_PATH, {"org": "1", "pending": "1"}),
+                (M2M_PATH, {}),
+            ]
+        ]
+    template, session, org_pending, machine = minted
+    assert template.header["cat"] == CLERK_CATEGORIES["template"]
+    assert session.header["cat"] == CLERK_CATEGORIES["session"]
+    assert machine.header["cat"] == CLERK_CATEGORIES["machine"]
+    assert {parsed.header["kid"] for parsed in minted} == {issuer.kid}
+    assert list(session.claims) == [
+        "azp",
+        "exp",
+        "fva",
+        "iat",
+        "iss",
+        "jti",
+        "nbf",
+        "sid",
+        "sts",
+        "sub",
+        "v",
+    ]
+    assert (session.claims["sts"], session.claims["v"]) == ("active", 2)
+    assert session.claims["exp"] - session.claims["iat"] == 45
+    assert session.claims["iat"] - session.claims["nbf"] == 10
+    assert session.claims["sid"].startswith("sess_")
+    assert org_pending.claims["sts"] == "pending"
+    assert org_pending.claims["o"] == {"id": "org_demo", "slg": "demo", "rol": "admin"}
+    assert machine.claims["sub"] == "mch_demo"
+    assert machine.claims["jti"].startswith("mt_")
+    assert "azp" not in machine.claims

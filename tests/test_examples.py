@@ -14,7 +14,6 @@ from typing import Any
 
 import httpx
 import pytest
-from fastapi import HTTPException, Request
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 from websockets.typing import Subprotocol
@@ -78,30 +77,6 @@ async def test_starlette_public_health_check() -> None:
     app = starlette_app.create_app(jwt_secret=CONFIG, environ={})
     async with serve(app, lifespan="on") as base, httpx.AsyncClient(base_url=base) as client:
         assert (await client.get("/healthz")).json() == {"ok": True}
-
-
-async def test_fastapi_openapi_documents_the_middleware(keys: dict[str, SigningKey]) -> None:
-    app = fastapi_app.create_app(jwt_secret=CONFIG, environ={})
-    async with serve(app, lifespan="on") as base, httpx.AsyncClient(base_url=base) as client:
-        # The docs are public paths: they need no token.
-        assert (await client.get("/docs")).status_code == 200
-        document = (await client.get("/openapi.json")).json()
-    operation = document["paths"]["/me"]["get"]
-    assert {"200", "400", "401"} <= set(operation["responses"])
-    for status in ("400", "401"):
-        schema = operation["responses"][status]["content"]["application/json"]["schema"]
-        assert schema == {"$ref": "#/components/schemas/HasuraError"}
-    assert operation["security"] == [{"HTTPBearer": []}]
-    assert document["components"]["securitySchemes"]["HTTPBearer"]["scheme"] == "bearer"
-
-
-def test_fastapi_dependency_refuses_a_scope_without_session() -> None:
-    # A route under a public path: the dependency must not hand out a missing session.
-    request = Request({"type": "http", "headers": []})
-    with pytest.raises(HTTPException) as raised:
-        fastapi_app.hasura_session(request, None)
-    assert raised.value.status_code == 401
-    assert raised.value.headers == {"WWW-Authenticate": "Bearer"}
 
 
 async def graphql_ws(base: str, token: str, query: str) -> tuple[list[Any], int | None, str]:

@@ -10,18 +10,36 @@ import logging
 import time
 from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import asynccontextmanager
+from types import SimpleNamespace
 from typing import Any
 
+import httpx
 import pytest
 import strawberry
-from strawberry.asgi import GraphQL
+from strawberry.asgi import GraphQL as StrawberryGraphQL
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 from websockets.typing import Subprotocol
 
-from asgi_hasura_jwt import HasuraJWTMiddleware, WebSocketClosedError, get_session
+from asgi_hasura_jwt import (
+    ConfigError,
+    HasuraJWTMiddleware,
+    Session,
+    WebSocketClosedError,
+    get_session,
+)
+from asgi_hasura_jwt._roles import ROLE_NOT_ALLOWED as ROLE_MESSAGE
+from asgi_hasura_jwt._session import NO_SESSION_MESSAGE
+from asgi_hasura_jwt.strawberry import (
+    SESSION_KEY,
+    GraphQL,
+    HasRole,
+    session_of,
+)
+from asgi_hasura_jwt.testing import CLERK_CATEGORIES
 
-from .conftest import HMAC_SECRET, SigningKey, mint, payload
+from .clerk_tokens import ISSUER, USER, clerk_token, template_claims
+from .conftest import HMAC_SECRET, NAMESPACE, SigningKey, _build_keys, hasura_claims, mint, payload
 from .servers import serve
 
 pytestmark = pytest.mark.network
@@ -58,7 +76,7 @@ class Subscription:
 
 @asynccontextmanager
 async def graphql_server() -> AsyncIterator[str]:
-    app = GraphQL(strawberry.Schema(query=Query, subscription=Subscription))
+    app = StrawberryGraphQL(strawberry.Schema(query=Query, subscription=Subscription))
     middleware = HasuraJWTMiddleware(
         app, jwt_secret={"type": "HS256", "key": HMAC_SECRET}, environ={}
     )
@@ -145,3 +163,139 @@ def _send_race(record: logging.LogRecord) -> bool:
     while error is not None and not isinstance(error, WebSocketClosedError):
         error = error.__cause__ or error.__context__
     return record.name == "strawberry.ws.task" and error is not None
+
+
+# --- asgi_hasura_jwt.strawberry: HasRole, session_of, the GraphQL view's context ----------------
+
+EDITOR = HasRole("editor")
+DENIED = {"path": "$", "code": "access-denied"}
+
+
+@strawberry.type
+class GuardedQuery:
+    @strawberry.field(permission_classes=[EDITOR])
+    def draft(self) -> str:
+        return "draft"
+
+    @strawberry.field
+    def me(self, info: strawberry.Info) -> str:
+        session = info.context[SESSION_KEY]
+        return f"{session['x-hasura-user-id']}/{session.role}"
+
+    @strawberry.field
+    def found(self, info: strawberry.Info) -> bool:
+        return session_of(info) is not None
+
+
+@strawberry.type
+class GuardedSubscription:
+    @strawberry.subscription(permission_classes=[EDITOR])
+    async def drafts(self) -> AsyncGenerator[str, None]:
+        yield "draft"
+
+    @strawberry.subscription
+    async def me(self, info: strawberry.Info) -> AsyncGenerator[str, None]:
+        # Set when the socket's connection_init was authenticated, after the context was made.
+        session = info.context[SESSION_KEY]
+        yield f"{session['x-hasura-user-id']}/{session.role}"
+
+
+GUARDED = strawberry.Schema(query=GuardedQuery, subscription=GuardedSubscription)
+
+
+@asynccontextmanager
+async def guarded_server(view: type[GraphQL] | type[StrawberryGraphQL]) -> AsyncIterator[str]:
+    key = _build_keys()["RS256"]
+    app = HasuraJWTMiddleware(
+        view(GUARDED),
+        jwt_secret={**key.config, "issuer": ISSUER, "clerk": {"token": "template"}},
+        public_paths=["/public"],
+        environ={},
+    )
+    async with serve(app) as base:
+        yield base
+
+
+def clerk_editor(role: str | None) -> dict[str, str]:
+    key = _build_keys()["RS256"]
+    claims = template_claims(**{NAMESPACE: hasura_claims(user_id=USER, roles=["user", "editor"])})
+    token = clerk_token(key, claims, cat=CLERK_CATEGORIES["template"])
+    headers = {"Authorization": f"Bearer {token}"}
+    return headers if role is None else {**headers, "x-hasura-role": role}
+
+
+def refusal(message: str, field: str) -> dict[str, Any]:
+    return {
+        "message": message,
+        "locations": [{"line": 1, "column": 3}],
+        "path": [field],
+        "extensions": DENIED,
+    }
+
+
+@pytest.mark.parametrize("view", [GraphQL, StrawberryGraphQL], ids=["ours", "strawberry's"])
+async def test_has_role_over_http(view: Any) -> None:
+    # HasRole needs no custom context: Strawberry's default context has the request.
+    async with guarded_server(view) as base, httpx.AsyncClient(base_url=base) as client:
+        editor = await client.post("/", json={"query": "{ draft }"}, headers=clerk_editor("editor"))
+        user = await client.post("/", json={"query": "{ draft }"}, headers=clerk_editor(None))
+        public = await client.post("/public", json={"query": "{ draft found }"})
+    assert editor.json() == {"data": {"draft": "draft"}}
+    assert user.json() == {"data": None, "errors": [refusal(ROLE_MESSAGE, "draft")]}
+    assert public.json() == {"data": None, "errors": [refusal(NO_SESSION_MESSAGE, "draft")]}
+
+
+async def test_the_context_holds_the_session_over_http() -> None:
+    async with guarded_server(GraphQL) as base, httpx.AsyncClient(base_url=base) as client:
+        me = await client.post("/", json={"query": "{ me found }"}, headers=clerk_editor("editor"))
+    assert me.json() == {"data": {"me": f"{USER}/editor", "found": True}}
+
+
+async def subscribe(base: str, headers: dict[str, str], query: str) -> dict[str, Any]:
+    url = base.replace("http://", "ws://")
+    async with client(url, TRANSPORT) as ws:
+        await ws.send(json.dumps({"type": "connection_init", "payload": {"headers": headers}}))
+        assert json.loads(await ws.recv())["type"] == "connection_ack"
+        await ws.send(json.dumps({"type": "subscribe", "id": "1", "payload": {"query": query}}))
+        answer: dict[str, Any] = json.loads(await asyncio.wait_for(ws.recv(), 5))
+        return answer
+
+
+async def test_has_role_and_the_context_over_graphql_transport_ws() -> None:
+    async with guarded_server(GraphQL) as base:
+        editor = await subscribe(base, clerk_editor("editor"), "subscription { drafts }")
+        user = await subscribe(base, clerk_editor(None), "subscription { drafts }")
+        me = await subscribe(base, clerk_editor("editor"), "subscription { me }")
+    assert editor == {"id": "1", "type": "next", "payload": {"data": {"drafts": "draft"}}}
+    # graphql-transport-ws: a refused subscription is an "error" message, then no more.
+    located = {"locations": [{"line": 1, "column": 16}]}
+    assert user == {
+        "id": "1",
+        "type": "error",
+        "payload": [refusal(ROLE_MESSAGE, "drafts") | located],
+    }
+    assert me["payload"] == {"data": {"me": f"{USER}/editor"}}
+
+
+@pytest.mark.parametrize(
+    ("roles", "message"),
+    [
+        ((), "HasRole: name at least one role"),
+        (("editor", None), "HasRole: every entry must be a non-empty string, got None"),
+    ],
+)
+def test_has_role_validates_its_roles(roles: tuple[Any, ...], message: str) -> None:
+    with pytest.raises(ConfigError) as raised:
+        HasRole(*roles)
+    assert str(raised.value) == message
+
+
+def test_session_of_finds_the_connection_in_any_context() -> None:
+    # Unit edge cases: a context object (Strawberry's BaseContext has .request), the "ws" key
+    # some integrations use, and contexts without a connection.
+    session = Session({"x-hasura-role": "user"})
+    connection = SimpleNamespace(scope={"hasura_session": session})
+    for context in (SimpleNamespace(request=connection), {"ws": connection}):
+        assert session_of(SimpleNamespace(context=context)) is session
+    for context in ({}, SimpleNamespace(), {"request": SimpleNamespace(scope=None)}):
+        assert session_of(SimpleNamespace(context=context)) is None

@@ -14,6 +14,7 @@ import sys
 from collections.abc import Mapping, Sequence
 from typing import NoReturn
 
+from .. import __version__
 from . import demo, mint, verify
 from .common import EXIT_USAGE, UsageError
 
@@ -32,6 +33,7 @@ def _parser() -> argparse.ArgumentParser:
         description="Verify and mint Hasura JWTs the way asgi_hasura_jwt's middleware sees them.",
         epilog="Exit codes: 0 ok, 1 authentication failed, 2 usage or configuration error.",
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     for command in COMMANDS:
         command.register(commands)

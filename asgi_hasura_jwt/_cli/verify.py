@@ -12,7 +12,7 @@ import math
 import sys
 import time
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import datetime, timezone
 
 import anyio
@@ -20,13 +20,22 @@ import httpx
 
 from .._auth import Authenticator
 from .._config import JWTConfig
-from .._errors import AuthError, InvalidJWT
+from .._errors import AuthError
 from .._jwks import KeySources, RemoteKeySet
+from .._keys import VerificationKey
 from .._options import DEFAULT_JWKS_OPTIONS
 from .._request import headers_carrying
 from .._session import Session
-from .._token import parse_token
 from .common import EXIT_AUTH, EXIT_OK, Subcommands, UsageError, load_configs
+from .explain import (
+    Evidence,
+    duration,
+    parsed_or_none,
+    presented_config,
+    skew_note,
+    timestamp,
+    why_refused,
+)
 
 
 def register(commands: Subcommands) -> None:
@@ -63,20 +72,6 @@ def register(commands: Subcommands) -> None:
     verify.set_defaults(handler=run)
 
 
-def _timestamp(value: float) -> str:
-    try:
-        return datetime.fromtimestamp(value, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-    except (OverflowError, ValueError, OSError):
-        return f"{value:.0f} (POSIX seconds, beyond the calendar)"  # claims go up to 2^63
-
-
-def _duration(seconds: float) -> str:
-    for unit, size in (("days", 86400), ("h", 3600), ("min", 60)):
-        if seconds >= 2 * size:
-            return f"{seconds / size:.0f} {unit}"
-    return f"{seconds:.0f} s"
-
-
 def _instant(text: str) -> float:
     """``--at``: POSIX seconds or an ISO 8601 time (UTC unless it says otherwise)."""
     try:
@@ -111,52 +106,51 @@ def _read_token(argument: str | None) -> str:
     return token
 
 
-def _why(error: AuthError, token: str, now: float) -> str:
-    """What the failing check compared, from the unverified claims; claims are no secret."""
-    if not isinstance(error, InvalidJWT):
-        return ""
-    try:
-        claims = parse_token(token).claims
-    except InvalidJWT:
-        return ""
-    for reason, claim, verb in (
-        ("JWTExpired", "exp", "expired"),
-        ("JWTNotYetValid", "nbf", "starts"),
-        ("JWTIssuedAtFuture", "iat", "is issued"),
-    ):
-        if error.reason == reason and isinstance(claims.get(claim), (int, float)):
-            at: float = claims[claim]
-            delta = at - now
-            when = f"in {_duration(delta)}" if delta > 0 else f"{_duration(-delta)} ago"
-            return f" (the token {verb} at {_timestamp(at)}, {when})"
-    for reason, claim in (("JWTNotInIssuer", "iss"), ("JWTNotInAudience", "aud")):
-        if error.reason.startswith(reason) and claim in claims:
-            # json.dumps escapes control characters: the claim is attacker-chosen text.
-            return f" (the token's {claim} is {json.dumps(claims[claim])})"
-    return ""
-
-
 async def _authenticate(
-    configs: Sequence[JWTConfig], headers: list[tuple[bytes, bytes]], args: argparse.Namespace
-) -> tuple[Session | AuthError, list[RemoteKeySet]]:
+    configs: Sequence[JWTConfig], token: str, args: argparse.Namespace, now: float
+) -> tuple[Session | AuthError, list[RemoteKeySet], Evidence]:
+    headers = headers_carrying(token, configs[0].location, args.role)
     async with httpx.AsyncClient() as client:
         key_sources = KeySources(DEFAULT_JWKS_OPTIONS, http_client=client)
-        now = args.at
         authenticator = Authenticator(
             configs,
             key_sources,
             authorized_parties=args.authorized_party,
             require_azp=args.require_azp,
-            clock=time.time if now is None else lambda: now,
+            clock=lambda: now,
         )
         try:
-            result: Session | AuthError = await authenticator.authenticate(headers)
-        except AuthError as error:  # the Authenticator fails closed: never anything else
-            result = error
+            try:
+                result: Session | AuthError = await authenticator.authenticate(headers)
+            except AuthError as error:  # the Authenticator fails closed: never anything else
+                result = error
+            # Gathered while the key sets are open; the key sets are the Authenticator's.
+            evidence = await _evidence(configs, token, key_sources, args, now)
         finally:
             for key_set in key_sources.remote.values():
                 await key_set.aclose()
-    return result, list(key_sources.remote.values())
+    return result, list(key_sources.remote.values()), evidence
+
+
+async def _evidence(
+    configs: Sequence[JWTConfig],
+    token: str,
+    key_sources: KeySources,
+    args: argparse.Namespace,
+    now: float,
+) -> Evidence:
+    config = presented_config(configs, token)
+    keys: Sequence[VerificationKey] = ()
+    jwks = None
+    parsed = parsed_or_none(token)
+    if config is not None and parsed is not None:
+        source = key_sources(config)  # the key set the Authenticator used: it is shared
+        kid = parsed.header.get("kid")
+        with suppress(AuthError):  # no keys at all: reported as the JWKS's failure
+            keys = await source.keys_for(kid if isinstance(kid, str) else None)
+        if isinstance(source, RemoteKeySet):
+            jwks = source.status()
+    return Evidence(token, config, keys, jwks, args.role, args.authorized_party, now)
 
 
 @contextmanager
@@ -175,19 +169,21 @@ def _library_logs_hidden() -> Iterator[None]:
 def run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     token = _read_token(args.token)
     configs = load_configs(args.config, environ)
-    headers = headers_carrying(token, configs[0].location, args.role)
-    with _library_logs_hidden():
-        result, key_sets = anyio.run(_authenticate, configs, headers, args)
     now = time.time() if args.at is None else args.at
+    with _library_logs_hidden():
+        result, key_sets, evidence = anyio.run(_authenticate, configs, token, args, now)
     if isinstance(result, AuthError):
         for status in (key_set.status() for key_set in key_sets):
             if not status.ready and status.last_error is not None:
                 raise UsageError(f"cannot fetch the JWKS at {status.url}: {status.last_error}")
-        why = _why(result, token, now)
+        why = why_refused(result, evidence)
         print(f"{result.code} (HTTP {result.status}): {result.message}{why}", file=sys.stderr)
         return EXIT_AUTH
     print(json.dumps(dict(result), indent=2))
-    if result.expires_at is not None:
-        left = _duration(result.expires_at - now)
-        print(f"valid: expires at {_timestamp(result.expires_at)} (in {left})", file=sys.stderr)
+    note = skew_note(result, evidence)
+    if note is not None:
+        print(note, file=sys.stderr)
+    elif result.expires_at is not None:
+        left = duration(result.expires_at - now)
+        print(f"valid: expires at {timestamp(result.expires_at)} (in {left})", file=sys.stderr)
     return EXIT_OK

@@ -22,7 +22,7 @@ import uvicorn
 
 from .app import GRAPHQL_PATH, create_app, jwt_config
 from .check import Check
-from .issuer import JWKS_PATH, TOKEN_PATH, DevIssuer
+from .issuer import JWKS_PATH, M2M_PATH, SESSION_PATH, TOKEN_PATH, DevIssuer
 
 STARTUP_TIMEOUT = 40.0  # the middleware's own JWKS startup is bounded by 30 s (spec 4.3)
 
@@ -101,7 +101,6 @@ async def serve_demo(
         origins.append(app_url.replace("127.0.0.1", "localhost"))
     issuer = DevIssuer(_url(host, issuer_sock), origins, lifetime)
     app = create_app(
-        jwks_url=f"{issuer.url}{JWKS_PATH}",
         issuer=issuer.url,
         origins=origins,
         token_url=f"{issuer.url}{TOKEN_PATH}",
@@ -124,21 +123,30 @@ async def serve_demo(
 
 def _instructions(demo: Demo) -> str:
     issuer = demo.issuer
-    config = json.dumps(jwt_config(demo.jwks_url, issuer.url))
+    config = json.dumps(jwt_config(issuer.url))
+    graphql = f"{demo.app_url}{GRAPHQL_PATH}"
+    me = """-H 'Content-Type: application/json' -d '{"query":"{ me }"}'"""
     return f"""\
 asgi_hasura_jwt demo
   issuer  {issuer.url}  Clerk-compatible development issuer (RS256, kid {issuer.kid})
           JWKS {demo.jwks_url}
-  app     {demo.app_url}{GRAPHQL_PATH}  Strawberry behind HasuraJWTMiddleware, configured with
-          HASURA_GRAPHQL_JWT_SECRET='{config}'
+  app     {graphql}  Strawberry behind HasuraJWTMiddleware, configured with
+          HASURA_GRAPHQL_JWT_SECRETS='{config}'
 
 Open {demo.app_url}/ in a browser and press "Make query", or from a shell:
 
   TOKEN=$(curl -s -X POST '{issuer.url}{TOKEN_PATH}?format=jwt')
-  curl -s {demo.app_url}{GRAPHQL_PATH} -H "Authorization: Bearer $TOKEN" \\
+  curl -s {graphql} -H "Authorization: Bearer $TOKEN" \\
        -H 'Content-Type: application/json' -d '{{"query":"query {{ __typename }}"}}'
   # {{"data":{{"__typename":"query_root"}}}}
   .venv/bin/asgi-hasura-jwt verify "$TOKEN" --config '{config}'
+
+Every Clerk token kind (session tokens go in the __session cookie, the others as Bearer):
+
+  SESSION=$(curl -s -X POST '{issuer.url}{SESSION_PATH}?format=jwt')   # also ?org=1, ?pending=1
+  curl -s {graphql} --cookie "__session=$SESSION" {me}
+  M2M=$(curl -s -X POST '{issuer.url}{M2M_PATH}?format=jwt')
+  curl -s {graphql} -H "Authorization: Bearer $M2M" {me}
 
 Tokens live {issuer.lifetime} s, as Clerk's do. Ctrl-C stops the demo."""
 
