@@ -12,6 +12,7 @@ from ._errors import (
     MissingRoleClaims,
     WebSocketClosedError,
 )
+from ._events import AuthEvent, Event, EventHook, JWKSFetchEvent, WebSocketEvent
 from ._jwks import JWKSStatus
 from ._middleware import HasuraJWTMiddleware
 from ._session import Session, get_session
@@ -22,18 +23,23 @@ __version__ = "0.1.0"
 __all__ = [
     "AccessDenied",
     "AuthError",
+    "AuthEvent",
     "ConfigError",
+    "Event",
+    "EventHook",
     "HasuraJWTError",
     "HasuraJWTMiddleware",
     "InvalidClaims",
     "InvalidHeaders",
     "InvalidJWT",
+    "JWKSFetchEvent",
     "JWKSStartupError",
     "JWKSStatus",
     "MissingRoleClaims",
     "Session",
     "Settings",
     "WebSocketClosedError",
+    "WebSocketEvent",
     "__version__",
     "get_session",
 ]

@@ -23,9 +23,10 @@ from ._names import (
     SECRET_HEADER_NAMES,
 )
 from ._options import DEFAULT_CACHE_BYTES, DEFAULT_CACHE_ENTRIES, DEFAULT_MAX_TOKEN_BYTES
+from ._outcomes import Probe, verifying
 from ._request import RequestHeaders, header_text, plain_bearer
 from ._roles import select_role, session_variables
-from ._session import Session
+from ._session import Session, SessionSource
 from ._token import ParsedToken, parse_token
 from ._types import Clock
 from ._verify import TokenVerifier, check_times
@@ -130,20 +131,25 @@ class Authenticator:
             # Failures (AuthError or a malformed scope) are `authenticate`'s to answer.
             return None
 
-    async def authenticate(self, headers: Sequence[tuple[bytes, bytes]]) -> Session:
+    async def authenticate(
+        self, headers: Sequence[tuple[bytes, bytes]], probe: Probe | None = None
+    ) -> Session:
         """Resolve the session for these request headers, or raise an `AuthError`.
 
         Fails closed (spec 3): an unexpected exception is logged and raised as ``invalid-jwt``
-        ``internal error``, so no caller ever sees anything but an `AuthError`.
+        ``internal error``, so no caller ever sees anything but an `AuthError`. A ``probe``
+        learns whether the token cache answered, for the ``on_event`` hooks.
         """
         try:
-            return await self._authenticate(headers)
+            return await self._authenticate(headers, probe)
         except AuthError:
             raise
         except Exception as exc:
             raise as_auth_error(exc)  # noqa: B904 - as_auth_error chains the cause itself
 
-    async def _authenticate(self, headers: Sequence[tuple[bytes, bytes]]) -> Session:
+    async def _authenticate(
+        self, headers: Sequence[tuple[bytes, bytes]], probe: Probe | None
+    ) -> Session:
         request = RequestHeaders(headers, self._custom_names)
         if self._admin_secret is not None:
             presented = request.admin_secret
@@ -155,7 +161,7 @@ class Authenticator:
         if match is None:
             if self._unauthorized_role is None:
                 raise InvalidHeaders(MISSING_TOKEN)
-            return _header_session(request, self._unauthorized_role)
+            return _header_session(request, self._unauthorized_role, "unauthorized")
         token, seen, configured = match
         key = (configured.index, token)
         # The pre-match's own cache hit, when it is this config's: saves a second lookup.
@@ -163,18 +169,21 @@ class Authenticator:
         cached = seen if is_ours else self.cache.get(key)
         if isinstance(cached, VerifiedToken):
             if cached.key_version == configured.verifier.keys.version:
+                if probe is not None:
+                    probe.cache = "hit"
                 return self._cached_session(cached, configured, request.role)
             # Verified with keys that have changed since: verify again from scratch.
             self.cache.discard(key)
         parsed = self._parse(token) if isinstance(seen, VerifiedToken) else seen
-        return await self._verified_session(token, parsed, configured, request.role)
+        with verifying(probe):
+            return await self._verified_session(token, parsed, configured, request.role)
 
     def _admin_session(self, presented: bytes, request: RequestHeaders) -> Session:
         assert self._admin_secret is not None
         # Constant time, on bytes: a non-ASCII header is a mismatch, never an error (spec 7.5).
         if not hmac.compare_digest(presented, self._admin_secret):
             raise AccessDenied(f"invalid {ADMIN_SECRET}/{ACCESS_KEY}", status=401)
-        return _header_session(request, request.role or "admin")
+        return _header_session(request, request.role or "admin", "admin")
 
     def _locate(self, request: RequestHeaders) -> tuple[str, Candidate, ConfiguredVerifier] | None:
         """The one (token, config) pair to verify, or ``None`` when there is no token."""
@@ -280,7 +289,7 @@ def _token_session(variables: dict[str, str], exp: float | None, skew: float) ->
     )
 
 
-def _header_session(request: RequestHeaders, role: str) -> Session:
+def _header_session(request: RequestHeaders, role: str, source: SessionSource) -> Session:
     variables = dict(request.session_headers)
     variables[ROLE] = role
-    return Session(variables)
+    return Session(variables, source=source)

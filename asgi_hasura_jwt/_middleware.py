@@ -6,6 +6,7 @@ from typing import Any
 
 from ._auth import Authenticator
 from ._errors import ConfigError
+from ._events import PUBLIC, Events
 from ._http import HTTPAuth
 from ._jwks import JWKSStatus, KeySources, handle_lifespan
 from ._settings import Settings
@@ -32,7 +33,8 @@ class HasuraJWTMiddleware:
         elif not isinstance(settings, Settings):
             raise ConfigError(f"settings: expected Settings, got {type(settings).__name__}")
         self.app = app
-        key_sources = KeySources(settings.jwks, http_client=settings.http_client)
+        self._events = events = Events.of(settings.on_event)
+        key_sources = KeySources(settings.jwks, http_client=settings.http_client, events=events)
         self._authenticator = Authenticator(
             settings.configs,
             key_sources,
@@ -53,12 +55,14 @@ class HasuraJWTMiddleware:
             self._authenticator,
             errors_as_200=settings.errors_as_200,
             on_error=settings.on_error,
+            events=events,
         )
         self._websocket = WebSocketAuth(
             app,
             self._authenticator,
             allowed_origins=settings.allowed_origins,
             clock=settings.clock,
+            events=events,
         )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -66,7 +70,12 @@ class HasuraJWTMiddleware:
         if scope_type == "lifespan":
             await handle_lifespan(self.app, scope, receive, send, self._remote_key_sets)
             return
-        if scope_type not in ("http", "websocket") or self._is_public(scope["path"]):
+        if scope_type not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        if self._is_public(scope["path"]):
+            if self._events is not None:
+                self._events.emit(PUBLIC[scope_type])
             await self.app(scope, receive, send)
             return
         if scope_type == "websocket":

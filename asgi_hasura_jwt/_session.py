@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from typing import Any
+from typing import Any, Literal
 
 from ._names import ROLE
 from ._types import Scope
 
 SCOPE_KEY = "hasura_session"
+SessionSource = Literal["token", "admin", "unauthorized"]
 
 
 class Session(Mapping[str, str]):
@@ -16,10 +17,11 @@ class Session(Mapping[str, str]):
 
     ``expires_at`` is the token's ``exp`` (``None`` without one, and for admin and unauthorized
     sessions); ``valid_until`` adds the config's ``allowed_skew``: the instant the token stops
-    being accepted, at which websockets are closed.
+    being accepted, at which websockets are closed. ``source`` says what authenticated it: a
+    verified ``"token"``, the ``"admin"`` secret, or no token (``"unauthorized"`` role).
     """
 
-    __slots__ = ("_variables", "expires_at", "valid_until")
+    __slots__ = ("_variables", "expires_at", "source", "valid_until")
 
     def __init__(
         self,
@@ -27,10 +29,12 @@ class Session(Mapping[str, str]):
         *,
         expires_at: float | None = None,
         valid_until: float | None = None,
+        source: SessionSource = "token",
     ) -> None:
         self._variables = variables
         self.expires_at = expires_at
         self.valid_until = valid_until
+        self.source = source
 
     @property
     def role(self) -> str:

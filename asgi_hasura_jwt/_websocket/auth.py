@@ -11,7 +11,9 @@ import time
 from typing import TYPE_CHECKING
 
 from .._errors import AuthError
+from .._events import HANDSHAKE_REFUSED, Events
 from .._names import COOKIE_HEADER
+from .._outcomes import authenticate
 from .._session import SCOPE_KEY
 from .._types import ASGIApp, Clock, Receive, Scope, Send
 from .connection import Connection
@@ -28,7 +30,7 @@ class WebSocketAuth:
 
     ``allowed_origins`` holds normalised origins (`Settings` validates them) whose upgrade
     requests may authenticate with cookies besides same-host ones. ``max_init_bytes`` bounds a
-    ``connection_init`` frame (spec 7.3).
+    ``connection_init`` frame (spec 7.3). ``events`` receives the sockets' events.
     """
 
     def __init__(
@@ -39,12 +41,14 @@ class WebSocketAuth:
         allowed_origins: frozenset[str] = frozenset(),
         clock: Clock = time.time,
         max_init_bytes: int = DEFAULT_MAX_INIT_BYTES,
+        events: Events | None = None,
     ) -> None:
         self.app = app
         self.authenticator = authenticator
         self.clock = clock
         self.max_init_bytes = max_init_bytes
         self.allowed_origins = allowed_origins
+        self.events = events
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         # Only this middleware may put a session in the scope; a GraphQL socket has none until
@@ -56,14 +60,18 @@ class WebSocketAuth:
             return
         # Ours (spec 5): a socket that offers neither GraphQL subprotocol is authenticated from
         # the upgrade request before the app sees websocket.connect.
+        headers = self.upgrade_headers(scope)
         try:
-            session = await self.authenticator.authenticate(self.upgrade_headers(scope))
+            session = await authenticate(self.authenticator, headers, "websocket", self.events)
         except AuthError:
             # ASGI: websocket.close before websocket.accept makes the server answer HTTP 403.
             await send({"type": "websocket.close", "code": 1008})
+            if self.events is not None:
+                self.events.emit(HANDSHAKE_REFUSED)
             return
         scope[SCOPE_KEY] = session
-        if session.valid_until is None:
+        # A `Connection` also reports the socket's open and close to the hooks.
+        if session.valid_until is None and self.events is None:
             await self.app(scope, receive, send)
         else:
             await Connection(self, scope, receive, send, None).run(session)
