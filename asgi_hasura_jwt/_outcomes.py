@@ -69,7 +69,7 @@ async def authenticate(
         session = await authenticator.authenticate(headers, probe)
     except AuthError as error:
         logger.debug(
-            "refused a %s request: %s (HTTP %d): %s",
+            "%s request refused: %s (HTTP %d): %s",
             transport,
             error.code,
             error.status,
