@@ -90,13 +90,13 @@ def main() -> None:
         figures,
         rounds=args.rounds,
         batch_seconds=args.seconds,
-        per_call_us={
-            name: [round(t * 1e6, 2) for t in times] for name, times in timings.candidate.items()
-        },
-        baseline_beside_us={
-            name: [round(t * 1e6, 2) for t in times] for name, times in timings.baseline.items()
-        },
+        per_call_us=rounded_us(timings.candidate),
+        baseline_beside_us=rounded_us(timings.baseline),
     )
+
+
+def rounded_us(series: dict[str, list[float]]) -> dict[str, list[float]]:
+    return {name: [round(seconds * 1e6, 2) for seconds in times] for name, times in series.items()}
 
 
 if __name__ == "__main__":
