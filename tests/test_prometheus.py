@@ -8,6 +8,7 @@ import asyncio
 import json
 import subprocess
 import sys
+import threading
 import time
 from typing import Any
 
@@ -17,6 +18,7 @@ import pytest
 from prometheus_client import CollectorRegistry
 
 from asgi_hasura_jwt import AuthEvent, HasuraJWTMiddleware, JWKSFetchEvent, WebSocketEvent
+from asgi_hasura_jwt._events import HTTP_CACHE_HIT
 from asgi_hasura_jwt.prometheus import CLOSE_REASONS, CODES, PrometheusMetrics
 from asgi_hasura_jwt.testing import SigningKey, hasura_claims, mint
 
@@ -198,6 +200,31 @@ def test_every_series_exists_at_zero_and_events_add_up() -> None:
     assert sample(registry, "hasura_jwt_jwks_last_success_timestamp_seconds", **url) == 0
 
 
+def test_counts_from_many_threads_add_up() -> None:
+    # Each thread keeps its own tally: none of the increments is lost, and a thread that has
+    # ended still counts.
+    registry = CollectorRegistry()
+    sink = PrometheusMetrics(registry=registry)
+    denied = AuthEvent("http", "denied", "invalid-jwt", 400, "miss", None, "x")
+
+    def work() -> None:
+        for _ in range(2000):
+            sink(HTTP_CACHE_HIT)
+            sink(denied)
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert requests(registry) == {
+        ("allowed", "", "http"): 8000,
+        ("denied", "invalid-jwt", "http"): 8000,
+    }
+    assert sample(registry, "hasura_jwt_token_cache_hits_total") == 8000
+    assert sample(registry, "hasura_jwt_token_cache_misses_total") == 8000
+
+
 def test_one_sink_per_registry() -> None:
     registry = CollectorRegistry()
     PrometheusMetrics(registry=registry)
@@ -210,6 +237,7 @@ def test_the_default_is_the_global_registry() -> None:
 import json
 from prometheus_client import REGISTRY
 from asgi_hasura_jwt import AuthEvent
+from asgi_hasura_jwt._events import HTTP_CACHE_HIT
 from asgi_hasura_jwt.prometheus import PrometheusMetrics
 sink = PrometheusMetrics()
 sink(AuthEvent("http", "public"))
