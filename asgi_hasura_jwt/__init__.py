@@ -12,6 +12,7 @@ from ._errors import (
     MissingRoleClaims,
     WebSocketClosedError,
 )
+from ._events import AuthEvent, Event, EventHook, JWKSFetchEvent, WebSocketEvent
 from ._jwks import JWKSStatus
 from ._middleware import HasuraJWTMiddleware, get_middleware
 from ._revocation import Revocation, RevocationStatus, RevocationStore
@@ -23,12 +24,16 @@ __version__ = "0.1.0"
 __all__ = [
     "AccessDenied",
     "AuthError",
+    "AuthEvent",
     "ConfigError",
+    "Event",
+    "EventHook",
     "HasuraJWTError",
     "HasuraJWTMiddleware",
     "InvalidClaims",
     "InvalidHeaders",
     "InvalidJWT",
+    "JWKSFetchEvent",
     "JWKSStartupError",
     "JWKSStatus",
     "MissingRoleClaims",
@@ -38,6 +43,7 @@ __all__ = [
     "Session",
     "Settings",
     "WebSocketClosedError",
+    "WebSocketEvent",
     "__version__",
     "get_middleware",
     "get_session",

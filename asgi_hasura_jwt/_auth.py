@@ -25,6 +25,7 @@ from ._names import (
     SECRET_HEADER_NAMES,
 )
 from ._options import DEFAULT_CACHE_BYTES, DEFAULT_CACHE_ENTRIES, DEFAULT_MAX_TOKEN_BYTES
+from ._outcomes import Probe, verifying
 from ._request import RequestHeaders, header_text, plain_bearer
 from ._revocation import REVOKED, RevocationList
 from ._roles import select_role, session_variables
@@ -140,20 +141,25 @@ class Authenticator:
             # Failures (AuthError or a malformed scope) are `authenticate`'s to answer.
             return None
 
-    async def authenticate(self, headers: Sequence[tuple[bytes, bytes]]) -> Session:
+    async def authenticate(
+        self, headers: Sequence[tuple[bytes, bytes]], probe: Probe | None = None
+    ) -> Session:
         """Resolve the session for these request headers, or raise an `AuthError`.
 
         Fails closed (spec 3): an unexpected exception is logged and raised as ``invalid-jwt``
-        ``internal error``, so no caller ever sees anything but an `AuthError`.
+        ``internal error``, so no caller ever sees anything but an `AuthError`. A ``probe``
+        learns whether the token cache answered, for the ``on_event`` hooks.
         """
         try:
-            return await self._authenticate(headers)
+            return await self._authenticate(headers, probe)
         except AuthError:
             raise
         except Exception as exc:
             raise internal_error(exc)  # noqa: B904 - internal_error chains the cause itself
 
-    async def _authenticate(self, headers: Sequence[tuple[bytes, bytes]]) -> Session:
+    async def _authenticate(
+        self, headers: Sequence[tuple[bytes, bytes]], probe: Probe | None
+    ) -> Session:
         request = RequestHeaders(headers, self._custom_names)
         if self._admin_secret is not None:
             presented = request.admin_secret
@@ -165,7 +171,7 @@ class Authenticator:
         if match is None:
             return self._no_token(request, MISSING_TOKEN)
         try:
-            return await self._token_session(request, *match)
+            return await self._token_session(request, *match, probe)
         except SignedOut as signed_out:
             # Clerk's signed-out states (spec 6): a verified token, treated as none (spec 2.3).
             return self._no_token(request, signed_out.message)
@@ -173,10 +179,15 @@ class Authenticator:
     def _no_token(self, request: RequestHeaders, message: str) -> Session:
         if self._unauthorized_role is None:
             raise InvalidHeaders(message)
-        return request.header_session(self._unauthorized_role)
+        return request.header_session(self._unauthorized_role, "unauthorized")
 
     async def _token_session(
-        self, request: RequestHeaders, token: str, seen: Candidate, configured: ConfiguredVerifier
+        self,
+        request: RequestHeaders,
+        token: str,
+        seen: Candidate,
+        configured: ConfiguredVerifier,
+        probe: Probe | None,
     ) -> Session:
         key = (configured.index, token)
         # The pre-match's own cache hit, when it is this config's: saves a second lookup.
@@ -184,18 +195,21 @@ class Authenticator:
         cached = seen if is_ours else self.cache.get(key)
         if isinstance(cached, VerifiedToken):
             if cached.key_version == configured.verifier.keys.version:
+                if probe is not None:
+                    probe.cache = "hit"
                 return self._cached_session(cached, configured, request.role, request)
             # Verified with keys that have changed since: verify again from scratch.
             self.cache.discard(key)
         parsed = self._parse(token) if isinstance(seen, VerifiedToken) else seen
-        return await self._verified_session(token, parsed, configured, request)
+        with verifying(probe):
+            return await self._verified_session(token, parsed, configured, request)
 
     def _admin_session(self, presented: bytes, request: RequestHeaders) -> Session:
         assert self._admin_secret is not None
         # Constant time, on bytes: a non-ASCII header is a mismatch, never an error (spec 7.5).
         if not hmac.compare_digest(presented, self._admin_secret):
             raise AccessDenied(f"invalid {ADMIN_SECRET}/{ACCESS_KEY}", status=401)
-        return request.header_session(request.role or "admin")
+        return request.header_session(request.role or "admin", "admin")
 
     def _locate(self, request: RequestHeaders) -> tuple[str, Candidate, ConfiguredVerifier] | None:
         """The one (token, config) pair to verify, or ``None`` when there is no token."""

@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING
 import anyio
 
 from ._errors import AuthError
+from ._events import HTTP_CACHE_HIT, Events
+from ._outcomes import authenticate
 from ._session import SCOPE_KEY
 from ._types import ASGIApp, Headers, Message, Receive, Scope, Send
 
@@ -123,19 +125,24 @@ class HTTPAuth:
         *,
         errors_as_200: bool = False,
         on_error: ErrorHook | None = None,
+        events: Events | None = None,
     ) -> None:
         self.app = app
         self.authenticator = authenticator
         self._errors_as_200 = errors_as_200
         self._on_error = on_error
+        self._events = events
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         authenticator = self.authenticator
         # The synchronous cache-hit path first: most requests end there, with no await.
         session = authenticator.cached_session(scope["headers"])
-        if session is None:
+        if session is not None:
+            if self._events is not None:
+                self._events.emit(HTTP_CACHE_HIT)
+        else:
             try:
-                session = await authenticator.authenticate(scope["headers"])
+                session = await authenticate(authenticator, scope["headers"], "http", self._events)
             except AuthError as error:
                 await respond(
                     error,

@@ -7,6 +7,7 @@ from typing import Any
 
 from ._auth import Authenticator
 from ._errors import ConfigError
+from ._events import PUBLIC, Events
 from ._http import HTTPAuth
 from ._jwks import JWKSStatus, KeySources, handle_lifespan
 from ._jwks.lifespan import Background
@@ -40,10 +41,11 @@ class HasuraJWTMiddleware:
         elif not isinstance(settings, Settings):
             raise ConfigError(f"settings: expected Settings, got {type(settings).__name__}")
         self.app = app
+        self._events = events = Events.of(settings.on_event)
         self._revocations = Revocations(
             ttl=settings.revocation_ttl, store=settings.revocations, clock=settings.clock
         )
-        key_sources = KeySources(settings.jwks, http_client=settings.http_client)
+        key_sources = KeySources(settings.jwks, http_client=settings.http_client, events=events)
         self._authenticator = Authenticator(
             settings.configs,
             key_sources,
@@ -69,6 +71,7 @@ class HasuraJWTMiddleware:
             self._authenticator,
             errors_as_200=settings.errors_as_200,
             on_error=settings.on_error,
+            events=events,
         )
         self._websocket = WebSocketAuth(
             app,
@@ -77,6 +80,7 @@ class HasuraJWTMiddleware:
             clock=settings.clock,
             default_protocol=settings.websocket_default_protocol,
             sockets=self._revocations.sockets,
+            events=events,
         )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -90,6 +94,8 @@ class HasuraJWTMiddleware:
         # Public paths too: a /healthz route reaches jwks_status() through it.
         scope[MIDDLEWARE_KEY] = self
         if self._is_public(scope["path"]):
+            if self._events is not None:
+                self._events.emit(PUBLIC[scope_type])
             await self.app(scope, receive, send)
             return
         if scope_type == "websocket":

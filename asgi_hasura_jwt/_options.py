@@ -83,6 +83,22 @@ def callable_or_none(name: str, value: Any) -> Any:
     return value
 
 
+def callables(name: str, value: Any) -> tuple[Any, ...]:
+    """``None``, one callable, or a list or tuple of them; always a tuple."""
+    if value is None:
+        return ()
+    if callable(value):
+        return (value,)
+    if not isinstance(value, (list, tuple)):
+        raise ConfigError(
+            f"{name}: expected a callable or a list of callables, got {type(value).__name__}"
+        )
+    for item in value:
+        if not callable(item):
+            raise ConfigError(f"{name}: every entry must be callable, got {type(item).__name__}")
+    return tuple(value)
+
+
 @dataclass(frozen=True)
 class JWKSOptions:
     """How remote key sets are fetched and refreshed (spec 4.3); validated on creation."""

@@ -20,7 +20,7 @@ from ._names import (
     ROLE,
     ROLE_HEADER,
 )
-from ._session import Session
+from ._session import Session, SessionSource
 
 _SPACE_OR_TAB = " \t"
 # Read-only by convention: never appended to (see RequestHeaders.__init__).
@@ -103,11 +103,11 @@ class RequestHeaders:
         """The first ``x-hasura-role`` header, if any."""
         return self.session_headers.get(ROLE)
 
-    def header_session(self, role: str) -> Session:
+    def header_session(self, role: str, source: SessionSource) -> Session:
         """An admin or unauthorized-role session: the ``x-hasura-*`` headers, and ``role``."""
         variables = dict(self.session_headers)
         variables[ROLE] = role
-        return Session(variables)
+        return Session(variables, source=source)
 
     def tokens_at(self, location: TokenLocation) -> list[str]:
         """Every token candidate at ``location``; a malformed Authorization header raises."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from ._names import ROLE
 from ._types import Scope
@@ -15,6 +15,7 @@ if TYPE_CHECKING:
 
 SCOPE_KEY = "hasura_session"
 NO_CLAIMS: Mapping[str, Any] = MappingProxyType({})
+SessionSource = Literal["token", "admin", "unauthorized"]
 # An app asked for the session of a request the middleware did not authenticate (a public path,
 # or no middleware): the FastAPI and Strawberry integrations refuse it with this.
 NO_SESSION_MESSAGE = (
@@ -32,10 +33,11 @@ class Session(Mapping[str, str]):
     decoding the token again. Nested values are the parsed JSON, shared by every request with
     the same token: read them, do not change them. ``subject`` is the token's ``sub``, ``sid``
     and ``iat``, which a revocation may name (``None`` when it names neither, and for admin and
-    unauthorized sessions).
+    unauthorized sessions). ``source`` says what authenticated it: a verified ``"token"``,
+    the ``"admin"`` secret, or no token (``"unauthorized"`` role).
     """
 
-    __slots__ = ("_variables", "claims", "expires_at", "subject", "valid_until")
+    __slots__ = ("_variables", "claims", "expires_at", "source", "subject", "valid_until")
 
     def __init__(
         self,
@@ -45,12 +47,14 @@ class Session(Mapping[str, str]):
         valid_until: float | None = None,
         claims: Mapping[str, Any] = NO_CLAIMS,
         subject: Subject | None = None,
+        source: SessionSource = "token",
     ) -> None:
         self._variables = variables
         self.expires_at = expires_at
         self.valid_until = valid_until
         self.claims = claims
         self.subject = subject
+        self.source = source
 
     @property
     def role(self) -> str:

@@ -9,13 +9,14 @@ error; building `Settings` in the app factory moves the failure to startup.
 from __future__ import annotations
 
 import time
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 import httpx
 
 from ._config import JWTConfig, optional_setting, parse_configs
 from ._errors import ConfigError
+from ._events import EventHook
 from ._http import ErrorHook
 from ._names import ADMIN_SECRET_VARIABLE, UNAUTHORIZED_ROLE_VARIABLE
 from ._options import (
@@ -27,6 +28,7 @@ from ._options import (
     WEBSOCKET_DEFAULT_PROTOCOLS,
     JWKSOptions,
     callable_or_none,
+    callables,
     choice,
     count,
     flag,
@@ -62,6 +64,7 @@ class Settings:
         "jwks",
         "max_token_bytes",
         "on_error",
+        "on_event",
         "public_exact",
         "public_prefixes",
         "require_azp",
@@ -89,6 +92,7 @@ class Settings:
         public_paths: Collection[str] = (),
         errors_as_200: bool = False,
         on_error: ErrorHook | None = None,
+        on_event: EventHook | Sequence[EventHook] | None = None,
         authorized_parties: Collection[str] | None = None,
         require_azp: bool = False,
         allowed_origins: Collection[str] = (),
@@ -133,6 +137,7 @@ class Settings:
         self.public_prefixes = tuple(path[:-1] for path in paths if path.endswith("*"))
         self.errors_as_200 = flag("errors_as_200", errors_as_200)
         self.on_error = callable_or_none("on_error", on_error)
+        self.on_event: tuple[EventHook, ...] = callables("on_event", on_event)
         self.authorized_parties = (
             None
             if authorized_parties is None

@@ -321,9 +321,9 @@ async def test_middleware_uses_the_fast_path(
     calls: list[int] = []
     real = Authenticator.authenticate
 
-    async def counting(self: Authenticator, request_headers: Any) -> Any:
+    async def counting(self: Authenticator, request_headers: Any, probe: Any = None) -> Any:
         calls.append(1)
-        return await real(self, request_headers)
+        return await real(self, request_headers, probe)
 
     monkeypatch.setattr(Authenticator, "authenticate", counting)
     app = HasuraJWTMiddleware(echo_app, jwt_secret=HS, environ={})

@@ -55,7 +55,9 @@ class FakeAuthenticator:
         self.tokens = tokens or {}
         self.calls: list[list[tuple[bytes, bytes]]] = []
 
-    async def authenticate(self, headers: Sequence[tuple[bytes, bytes]]) -> Session:
+    async def authenticate(
+        self, headers: Sequence[tuple[bytes, bytes]], probe: object = None
+    ) -> Session:
         self.calls.append(list(headers))
         found = [value for name, value in headers if name == b"authorization"]
         found += [value.removeprefix(b"token=") for name, value in headers if name == b"cookie"]
@@ -617,7 +619,9 @@ async def test_long_error_message_is_shortened_in_the_reason_only() -> None:
     message = "Could not verify JWT: " + "y" * 300
 
     class Failing(FakeAuthenticator):
-        async def authenticate(self, headers: Sequence[tuple[bytes, bytes]]) -> Session:
+        async def authenticate(
+            self, headers: Sequence[tuple[bytes, bytes]], probe: object = None
+        ) -> Session:
             raise InvalidJWT("y" * 300)
 
     socket = Socket([LEGACY])

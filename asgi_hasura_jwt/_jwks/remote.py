@@ -22,6 +22,7 @@ import anyio.abc
 import httpx
 
 from .._errors import InvalidJWT, JWKSStartupError
+from .._events import Events
 from .._keys import VerificationKey
 from .._options import DEFAULT_JWKS_OPTIONS, MAX_JWKS_BYTES, JWKSOptions, count
 from .document import UnusableDocument, parse_document
@@ -59,6 +60,7 @@ class RemoteKeySet:
         clock: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], float] = time.time,
         sleep: Callable[[float], Awaitable[None]] = anyio.sleep,
+        events: Events | None = None,
     ) -> None:
         self._url = parse_url(url)
         self.url = display_url(self._url)
@@ -74,6 +76,7 @@ class RemoteKeySet:
         self._clock = clock
         self._wall_clock = wall_clock
         self._sleep = sleep
+        self._events = events
         self._state = KeySetState(self.url, Schedule(options), wake=self._wake_refresher)
         self._in_flight: _InFlight | None = None
         self._background = False  # `run` owns the schedule
@@ -160,6 +163,7 @@ class RemoteKeySet:
 
     async def _fetch_once(self) -> bool:
         self._state.last_attempt = self._wall_clock()
+        started = time.perf_counter()
         try:
             with anyio.fail_after(self._fetch_timeout):
                 if self._client is None:  # closed by `aclose`, then run again by a new lifespan
@@ -182,10 +186,17 @@ class RemoteKeySet:
             logger.warning("unexpected error fetching the JWKS from %s", self.url, exc_info=True)
             message = f"unexpected {type(exc).__name__}"
         else:
-            self._state.succeeded(loaded, body, headers, self._clock(), self._wall_clock())
+            finished = self._wall_clock()
+            self._state.succeeded(loaded, body, headers, self._clock(), finished)
+            self._report(started, finished)
             return True
         self._state.failed(message, self._clock())
+        self._report(started, self._wall_clock())
         return False
+
+    def _report(self, started: float, at: float) -> None:
+        if self._events is not None:
+            self._events.emit(self._state.fetch_event(time.perf_counter() - started, at))
 
     # --- background refresher -------------------------------------------------------------
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import httpx
 
 from .._config import JWTConfig
+from .._events import Events
 from .._keys import KeySource, StaticKeys
 from .._options import JWKSOptions
 from .remote import RemoteKeySet
@@ -20,10 +21,15 @@ class KeySources:
     """
 
     def __init__(
-        self, options: JWKSOptions, *, http_client: httpx.AsyncClient | None = None
+        self,
+        options: JWKSOptions,
+        *,
+        http_client: httpx.AsyncClient | None = None,
+        events: Events | None = None,
     ) -> None:
         self._options = options
         self._http_client = http_client
+        self._events = events
         self.remote: dict[str, RemoteKeySet] = {}
 
     def __call__(self, config: JWTConfig) -> KeySource:
@@ -33,6 +39,6 @@ class KeySources:
         key_set = self.remote.get(config.jwk_url)
         if key_set is None:
             key_set = self.remote[config.jwk_url] = RemoteKeySet(
-                config.jwk_url, self._options, http_client=self._http_client
+                config.jwk_url, self._options, http_client=self._http_client, events=self._events
             )
         return key_set

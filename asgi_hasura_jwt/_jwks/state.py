@@ -12,6 +12,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from .._events import JWKSFetchEvent
 from .document import KeySet
 from .expiry import ExpiryParseError, expiry_from_headers
 from .schedule import Schedule
@@ -129,6 +130,11 @@ class KeySetState:
             f"keeping {len(self.keys.keys)} keys" if self.keys.keys else "no keys yet",
             plan,
         )
+
+    def fetch_event(self, duration: float, at: float) -> JWKSFetchEvent:
+        """The ``on_event`` view of the fetch just recorded, ``at`` the wall time it ended."""
+        error = self.last_error
+        return JWKSFetchEvent(self.url, error is None, duration, len(self.keys.keys), error, at)
 
     def status(self, *, next_refresh: float | None, refresher_running: bool) -> JWKSStatus:
         return JWKSStatus(

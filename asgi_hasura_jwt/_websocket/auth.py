@@ -12,8 +12,10 @@ import time
 from typing import TYPE_CHECKING
 
 from .._errors import AuthError
+from .._events import HANDSHAKE_REFUSED, Events
 from .._names import COOKIE_HEADER
 from .._options import DEFAULT_WEBSOCKET_PROTOCOL
+from .._outcomes import authenticate
 from .._revocation import SocketRegistry
 from .._session import SCOPE_KEY
 from .._types import ASGIApp, Clock, Receive, Scope, Send
@@ -33,7 +35,8 @@ class WebSocketAuth:
     requests may authenticate with cookies besides same-host ones. ``max_init_bytes`` bounds a
     ``connection_init`` frame (spec 7.3). ``default_protocol`` is one of
     ``_options.WEBSOCKET_DEFAULT_PROTOCOLS`` (`Settings` validates it). ``sockets`` is where
-    open sockets are found when a revocation names their token.
+    open sockets are found when a revocation names their token. ``events`` receives the
+    sockets' events.
     """
 
     def __init__(
@@ -46,6 +49,7 @@ class WebSocketAuth:
         max_init_bytes: int = DEFAULT_MAX_INIT_BYTES,
         default_protocol: str = DEFAULT_WEBSOCKET_PROTOCOL,
         sockets: SocketRegistry | None = None,
+        events: Events | None = None,
     ) -> None:
         self.app = app
         self.authenticator = authenticator
@@ -54,6 +58,7 @@ class WebSocketAuth:
         self.allowed_origins = allowed_origins
         self.default_protocol = PROTOCOLS.get(default_protocol)  # "plain": None
         self.sockets = SocketRegistry() if sockets is None else sockets
+        self.events = events
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         # Only this middleware may put a session in the scope; a GraphQL socket has none until
@@ -65,14 +70,18 @@ class WebSocketAuth:
             return
         # Ours (spec 5): a socket that offers neither GraphQL subprotocol is authenticated from
         # the upgrade request before the app sees websocket.connect.
+        headers = self.upgrade_headers(scope)
         try:
-            session = await self.authenticator.authenticate(self.upgrade_headers(scope))
+            session = await authenticate(self.authenticator, headers, "websocket", self.events)
         except AuthError:
             # ASGI: websocket.close before websocket.accept makes the server answer HTTP 403.
             await send({"type": "websocket.close", "code": 1008})
+            if self.events is not None:
+                self.events.emit(HANDSHAKE_REFUSED)
             return
         scope[SCOPE_KEY] = session
-        if session.valid_until is None and session.subject is None:
+        # A `Connection` is what can end it (expiry, revocation) and reports its open and close.
+        if session.valid_until is None and session.subject is None and self.events is None:
             await self.app(scope, receive, send)  # nothing can end it: no wrapper needed
         else:
             await Connection(self, scope, receive, send, None).run(session)

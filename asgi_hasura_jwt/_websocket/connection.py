@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Any
 import anyio
 
 from .._errors import AuthError, WebSocketClosedError
+from .._events import WEBSOCKET_OPEN, CloseReason, WebSocketEvent
+from .._outcomes import authenticate
 from .._session import SCOPE_KEY
 from .._types import Message, Receive, Scope, Send
 from .deadlines import Deadline
@@ -64,9 +66,19 @@ class Connection:
         self._disconnect: Message | None = None
         # The tokens that authenticated the socket (in the revocation registry while it runs).
         self.subjects: list[Subject] = []
-        self._end_reason = EXPIRED_REASON
+        self._end: tuple[CloseReason, str] = ("expired", EXPIRED_REASON)
+        self._accepted = False
+        self._close_reason: CloseReason = "client"  # for the hooks; ours when we closed it
 
     async def run(self, session: Session | None = None) -> None:
+        try:
+            await self._run(session)
+        finally:
+            events = self._auth.events
+            if events is not None and self._accepted:
+                events.emit(WebSocketEvent("close", self._close_reason))
+
+    async def _run(self, session: Session | None) -> None:
         app_error: Exception | None = None
         try:
             async with anyio.create_task_group() as task_group:
@@ -110,6 +122,9 @@ class Connection:
                 return  # the app may close before it has read our disconnect: already done
             raise WebSocketClosedError("the websocket was closed by asgi_hasura_jwt")
         if kind == "websocket.accept":
+            if not self._accepted and self._auth.events is not None:
+                self._auth.events.emit(WEBSOCKET_OPEN)
+            self._accepted = True
             accepted = PROTOCOLS.get(message.get("subprotocol") or "")
             if self._protocol is not None and accepted is not None:
                 # Spec 5: the subprotocol the app accepts with decides the protocol.
@@ -130,18 +145,18 @@ class Connection:
         if frame_size(data) > self._auth.max_init_bytes:
             # Before authentication a client needs only connection_init, ping and pong: an
             # unauthenticated client does not get to make us parse a large frame (spec 7.3).
-            return await self._close(4400, FRAME_TOO_LARGE)
+            return await self._close("unauthorized", 4400, FRAME_TOO_LARGE)
         frame = read_frame(data)
         if frame is None:
             # graphql-ws PROTOCOL.md, "Invalid message": 4400; spec 5 applies it to both.
-            return await self._close(4400, INVALID_MESSAGE)
+            return await self._close("unauthorized", 4400, INVALID_MESSAGE)
         kind = frame["type"]
         if kind == "connection_init":
             return await self._init(message, frame, protocol)
         if kind in BEFORE_INIT:
             return message
         # Ours (spec 5): an app that ran an operation before init would be an auth bypass.
-        return await self._close(*protocol.unauthorized)
+        return await self._close("unauthorized", *protocol.unauthorized)
 
     async def _inspect_after_init(
         self, message: Message, data: str | bytes, protocol: Protocol
@@ -160,7 +175,7 @@ class Connection:
         if frame is None or frame["type"] != "connection_init":
             return message
         if frame_size(data) > self._auth.max_init_bytes:
-            return await self._close(4400, FRAME_TOO_LARGE)
+            return await self._close("unauthorized", 4400, FRAME_TOO_LARGE)
         return await self._init(message, frame, protocol)
 
     async def _init(self, message: Message, frame: dict[str, Any], protocol: Protocol) -> Message:
@@ -169,11 +184,12 @@ class Connection:
             # Spec 5: payload.headers, then the upgrade request's; a second init re-authenticates
             # with its payload only.
             headers += self._auth.upgrade_headers(self._scope)
+        auth = self._auth
         try:
-            session = await self._auth.authenticator.authenticate(headers)
+            session = await authenticate(auth.authenticator, headers, "websocket", auth.events)
         except AuthError as exc:
             error_frame, code, reason = protocol.init_failure(exc.message)
-            return await self._close(code, reason, error_frame)
+            return await self._close("init_failed", code, reason, error_frame)
         self._scope[SCOPE_KEY] = session
         self._initialised = True
         self._authenticated(session)
@@ -192,7 +208,7 @@ class Connection:
         """Close the socket as revoked, from its own expiry waiter (called from the revoking
         task; the close itself is sent by this socket's task group).
         """
-        self._end_reason = REVOKED_REASON
+        self._end = ("revoked", REVOKED_REASON)
         self._expire_at(-math.inf)
 
     def _expire_at(self, valid_until: float) -> None:
@@ -206,9 +222,11 @@ class Connection:
     async def _expire(self, deadline: Deadline) -> None:
         await deadline.wait()
         # Ours (spec 5): 4403 with a reason, so that clients reconnect with a fresh token.
-        await self._close(4403, self._end_reason)
+        await self._close(self._end[0], 4403, self._end[1])
 
-    async def _close(self, code: int, reason: str, error_frame: str | None = None) -> Message:
+    async def _close(
+        self, why: CloseReason, code: int, reason: str, error_frame: str | None = None
+    ) -> Message:
         """Close the socket under the app: the server gets the close; from now on the app's
         receive returns ``websocket.disconnect`` and its sends raise `WebSocketClosedError`.
         """
@@ -216,6 +234,7 @@ class Connection:
         if self._closed:
             return disconnect  # the app or the client closed it first: nothing to send
         self._closed = True
+        self._close_reason = why
         self._disconnect = disconnect
         # ASGI 2.4: a send on a connection the client has already closed raises an OSError.
         with contextlib.suppress(OSError):
