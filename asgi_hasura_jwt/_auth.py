@@ -12,7 +12,14 @@ from dataclasses import dataclass
 
 from ._cache import TokenCache, VerifiedToken
 from ._config import JWTConfig, TokenLocation
-from ._errors import AccessDenied, AuthError, InvalidHeaders, InvalidJWT, as_auth_error
+from ._errors import (
+    AccessDenied,
+    AuthError,
+    InvalidHeaders,
+    InvalidJWT,
+    as_auth_error,
+    as_unclaimed,
+)
 from ._keys import KeySource
 from ._names import (
     ACCESS_KEY,
@@ -154,7 +161,7 @@ class Authenticator:
         match = self._locate(request)
         if match is None:
             if self._unauthorized_role is None:
-                raise InvalidHeaders(MISSING_TOKEN)
+                raise as_unclaimed(InvalidHeaders(MISSING_TOKEN))
             return _header_session(request, self._unauthorized_role)
         token, seen, configured = match
         key = (configured.index, token)
@@ -198,9 +205,12 @@ class Authenticator:
         if not any_token:
             return None
         if not pairs:
-            raise InvalidJWT("JWTNotInIssuer")
+            raise as_unclaimed(InvalidJWT("JWTNotInIssuer"))
         if len(pairs) > 1:
-            raise InvalidHeaders("Could not verify JWT: Multiple JWTs found")
+            error = InvalidHeaders("Could not verify JWT: Multiple JWTs found")
+            # Unreadable tokens match every config (they have no `iss`): that is no claim.
+            unreadable = all(isinstance(candidate, InvalidJWT) for _, candidate, _ in pairs)
+            raise as_unclaimed(error) if unreadable else error
         return pairs[0]
 
     def _parse(self, token: str) -> ParsedToken | InvalidJWT:
@@ -231,7 +241,7 @@ class Authenticator:
         requested_role: str | None,
     ) -> Session:
         if isinstance(parsed, InvalidJWT):
-            raise parsed
+            raise as_unclaimed(parsed)  # not a JWT this package can read
         verifier = configured.verifier
         key_version = verifier.keys.version
         await verifier.verify_signature(parsed)

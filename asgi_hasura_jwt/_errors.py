@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import logging
+from typing import TypeVar
 
 logger = logging.getLogger("asgi_hasura_jwt")
 
@@ -51,6 +52,10 @@ class AuthError(HasuraJWTError):
 
     code: str = "invalid-jwt"
     status: int = 400
+    # True when no config took the request's token up: there was none, it is not a readable
+    # JWT, or its issuer is no config's. Another authenticator (the webhook's fallback) may be
+    # asked then; a token that a config took up and refused is refused for good.
+    unclaimed: bool = False
 
     def __init__(self, message: str, *, status: int | None = None) -> None:
         super().__init__(message)
@@ -101,6 +106,15 @@ class AccessDenied(AuthError):
     """The requested role is not allowed (400) or the admin secret is wrong (401)."""
 
     code = "access-denied"
+
+
+AnyAuthError = TypeVar("AnyAuthError", bound=AuthError)
+
+
+def as_unclaimed(error: AnyAuthError) -> AnyAuthError:
+    """``error``, marked as raised before any config took the token up (`AuthError.unclaimed`)."""
+    error.unclaimed = True
+    return error
 
 
 def as_auth_error(exc: Exception) -> AuthError:

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from ._auth import Authenticator
-from ._errors import ConfigError
+from ._core import Core, resolve_settings
 from ._http import HTTPAuth
-from ._jwks import JWKSStatus, KeySources, handle_lifespan
+from ._jwks import JWKSStatus, handle_lifespan
 from ._settings import Settings
 from ._types import ASGIApp, Receive, Scope, Send
 from ._websocket import WebSocketAuth
@@ -23,40 +22,22 @@ class HasuraJWTMiddleware:
     """
 
     def __init__(self, app: ASGIApp, *, settings: Settings | None = None, **options: Any) -> None:
-        if settings is None:
-            settings = Settings(**options)
-        elif options:
-            raise ConfigError(
-                f"settings: pass either settings= or options, not both (got {sorted(options)})"
-            )
-        elif not isinstance(settings, Settings):
-            raise ConfigError(f"settings: expected Settings, got {type(settings).__name__}")
+        core = Core(resolve_settings(settings, options))
+        settings = core.settings
         self.app = app
-        key_sources = KeySources(settings.jwks, http_client=settings.http_client)
-        self._authenticator = Authenticator(
-            settings.configs,
-            key_sources,
-            admin_secret=settings.admin_secret,
-            unauthorized_role=settings.unauthorized_role,
-            authorized_parties=settings.authorized_parties,
-            require_azp=settings.require_azp,
-            max_token_bytes=settings.max_token_bytes,
-            cache_entries=settings.token_cache_size,
-            cache_bytes=settings.token_cache_bytes,
-            clock=settings.clock,
-        )
-        self._remote_key_sets = list(key_sources.remote.values())
+        self._core = core
+        self._remote_key_sets = core.remote_key_sets
         self._exact_public = settings.public_exact
         self._public_prefixes = settings.public_prefixes
         self._http = HTTPAuth(
             app,
-            self._authenticator,
+            core.authenticator,
             errors_as_200=settings.errors_as_200,
             on_error=settings.on_error,
         )
         self._websocket = WebSocketAuth(
             app,
-            self._authenticator,
+            core.authenticator,
             allowed_origins=settings.allowed_origins,
             clock=settings.clock,
         )
@@ -81,4 +62,4 @@ class HasuraJWTMiddleware:
 
     def jwks_status(self) -> list[JWKSStatus]:
         """The state of every remote key set, for a health endpoint (spec 4.3)."""
-        return [key_set.status() for key_set in self._remote_key_sets]
+        return self._core.jwks_status()

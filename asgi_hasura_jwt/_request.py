@@ -10,7 +10,7 @@ from collections.abc import Collection, Sequence
 from urllib.parse import unquote
 
 from ._config import TokenLocation
-from ._errors import InvalidHeaders
+from ._errors import InvalidHeaders, as_unclaimed
 from ._names import (
     ACCESS_KEY_HEADER,
     ADMIN_SECRET_HEADER,
@@ -136,7 +136,8 @@ def _bearer_token(raw: bytes) -> str:
     words = [word for word in value.replace("\t", " ").split(" ") if word]
     # Ours: the scheme is case-insensitive (RFC 9110 11.1, RFC 6750); Hasura wants "Bearer".
     if len(words) != 2 or words[0].lower() != "bearer":
-        raise InvalidHeaders("Malformed Authorization header")
+        # Another scheme (Basic, an opaque session token) may be another authenticator's.
+        raise as_unclaimed(InvalidHeaders("Malformed Authorization header"))
     return words[1]
 
 
