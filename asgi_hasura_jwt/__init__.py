@@ -13,7 +13,7 @@ from ._errors import (
     WebSocketClosedError,
 )
 from ._jwks import JWKSStatus
-from ._middleware import HasuraJWTMiddleware
+from ._middleware import HasuraJWTMiddleware, get_middleware
 from ._session import Session, get_session
 from ._settings import Settings
 
@@ -35,5 +35,6 @@ __all__ = [
     "Settings",
     "WebSocketClosedError",
     "__version__",
+    "get_middleware",
     "get_session",
 ]

@@ -8,18 +8,12 @@ from __future__ import annotations
 import hmac
 import time
 from collections.abc import Callable, Collection, Mapping, Sequence
-from dataclasses import dataclass
+from types import MappingProxyType
 
-from ._cache import TokenCache, VerifiedToken
+from ._cache import TokenCache, VerifiedToken, claims_cost
+from ._clerk import SignedOut
 from ._config import JWTConfig, TokenLocation
-from ._errors import (
-    AccessDenied,
-    AuthError,
-    InvalidHeaders,
-    InvalidJWT,
-    as_auth_error,
-    as_unclaimed,
-)
+from ._errors import AccessDenied, AuthError, InvalidHeaders, InvalidJWT, as_auth_error
 from ._keys import KeySource
 from ._names import (
     ACCESS_KEY,
@@ -32,22 +26,16 @@ from ._names import (
 from ._options import DEFAULT_CACHE_BYTES, DEFAULT_CACHE_ENTRIES, DEFAULT_MAX_TOKEN_BYTES
 from ._request import RequestHeaders, header_text, plain_bearer
 from ._roles import select_role, session_variables
-from ._session import Session
+from ._session import Session, token_session
 from ._token import ParsedToken, parse_token
 from ._types import Clock
-from ._verify import TokenVerifier, check_times
+from ._verify import ConfiguredVerifier, TokenVerifier, check_times
 
+_AUTHORIZATION = TokenLocation("Authorization")
 MISSING_TOKEN = "Missing 'Authorization' or 'Cookie' header in JWT authentication mode"  # noqa: S105
 
 # A token as the pre-match saw it: verified before (for some config), parsed now, or unreadable.
 Candidate = VerifiedToken | ParsedToken | InvalidJWT
-
-
-@dataclass(frozen=True)
-class ConfiguredVerifier:
-    index: int
-    config: JWTConfig
-    verifier: TokenVerifier
 
 
 class Authenticator:
@@ -91,9 +79,13 @@ class Authenticator:
             if location.kind == "CustomHeader"
         )
         # The cache-hit fast path (`cached_session`) serves Authorization-only setups, where a
-        # request's one "Bearer" header is its only token candidate.
-        only_authorization = set(by_location) == {TokenLocation("Authorization")}
-        self._fast_path = by_location[TokenLocation("Authorization")] if only_authorization else []
+        # request's one "Bearer" header is its only token candidate (so no __client_uat rule).
+        only_authorization = set(by_location) == {_AUTHORIZATION}
+        self._fast_path = by_location[_AUTHORIZATION] if only_authorization else []
+        # Where a caller's bare token is presented (`headers_carrying`): as a client would.
+        self.token_location = (
+            _AUTHORIZATION if _AUTHORIZATION in by_location else configs[0].location
+        )
 
     def cached_session(self, headers: Sequence[tuple[bytes, bytes]]) -> Session | None:
         """The session of a request whose token was verified before, or ``None``.
@@ -131,7 +123,7 @@ class Authenticator:
                         return None
                     # Decoded as `RequestHeaders` does (UTF-8, leniently), and only on a hit.
                     requested = header_text(role) if role else None
-                    return self._cached_session(cached, configured, requested)
+                    return self._cached_session(cached, configured, requested, None)
             return None
         except Exception:
             # Failures (AuthError or a malformed scope) are `authenticate`'s to answer.
@@ -160,28 +152,40 @@ class Authenticator:
                 return self._admin_session(presented, request)
         match = self._locate(request)
         if match is None:
-            if self._unauthorized_role is None:
-                raise as_unclaimed(InvalidHeaders(MISSING_TOKEN))
-            return _header_session(request, self._unauthorized_role)
-        token, seen, configured = match
+            return self._no_token(request, MISSING_TOKEN)
+        try:
+            return await self._token_session(request, *match)
+        except SignedOut as signed_out:
+            # Clerk's signed-out states (spec 6): a verified token, treated as none (spec 2.3).
+            return self._no_token(request, signed_out.message)
+
+    def _no_token(self, request: RequestHeaders, message: str) -> Session:
+        if self._unauthorized_role is None:
+            # No token at all: another authenticator's turn. Signed out: a token we verified.
+            raise InvalidHeaders(message).as_unclaimed(message == MISSING_TOKEN)
+        return request.header_session(self._unauthorized_role)
+
+    async def _token_session(
+        self, request: RequestHeaders, token: str, seen: Candidate, configured: ConfiguredVerifier
+    ) -> Session:
         key = (configured.index, token)
         # The pre-match's own cache hit, when it is this config's: saves a second lookup.
         is_ours = isinstance(seen, VerifiedToken) and seen.config_index == configured.index
         cached = seen if is_ours else self.cache.get(key)
         if isinstance(cached, VerifiedToken):
             if cached.key_version == configured.verifier.keys.version:
-                return self._cached_session(cached, configured, request.role)
+                return self._cached_session(cached, configured, request.role, request)
             # Verified with keys that have changed since: verify again from scratch.
             self.cache.discard(key)
         parsed = self._parse(token) if isinstance(seen, VerifiedToken) else seen
-        return await self._verified_session(token, parsed, configured, request.role)
+        return await self._verified_session(token, parsed, configured, request)
 
     def _admin_session(self, presented: bytes, request: RequestHeaders) -> Session:
         assert self._admin_secret is not None
         # Constant time, on bytes: a non-ASCII header is a mismatch, never an error (spec 7.5).
         if not hmac.compare_digest(presented, self._admin_secret):
             raise AccessDenied(f"invalid {ADMIN_SECRET}/{ACCESS_KEY}", status=401)
-        return _header_session(request, request.role or "admin")
+        return request.header_session(request.role or "admin")
 
     def _locate(self, request: RequestHeaders) -> tuple[str, Candidate, ConfiguredVerifier] | None:
         """The one (token, config) pair to verify, or ``None`` when there is no token."""
@@ -205,12 +209,11 @@ class Authenticator:
         if not any_token:
             return None
         if not pairs:
-            raise as_unclaimed(InvalidJWT("JWTNotInIssuer"))
+            raise InvalidJWT("JWTNotInIssuer").as_unclaimed()
         if len(pairs) > 1:
-            error = InvalidHeaders("Could not verify JWT: Multiple JWTs found")
             # Unreadable tokens match every config (they have no `iss`): that is no claim.
-            unreadable = all(isinstance(candidate, InvalidJWT) for _, candidate, _ in pairs)
-            raise as_unclaimed(error) if unreadable else error
+            unread = all(isinstance(candidate, InvalidJWT) for _, candidate, _ in pairs)
+            raise InvalidHeaders("Could not verify JWT: Multiple JWTs found").as_unclaimed(unread)
         return pairs[0]
 
     def _parse(self, token: str) -> ParsedToken | InvalidJWT:
@@ -220,17 +223,26 @@ class Authenticator:
             return error
 
     def _cached_session(
-        self, cached: VerifiedToken, configured: ConfiguredVerifier, requested_role: str | None
+        self,
+        cached: VerifiedToken,
+        configured: ConfiguredVerifier,
+        requested_role: str | None,
+        request: RequestHeaders | None,
     ) -> Session:
+        """A cached token's session, as `_verified_session` would give it: the checks that
+        depend on the time or the request run again (the fast path has no cookies to read)."""
         skew = configured.verifier.allowed_skew
         check_times(cached.exp, cached.iat, cached.nbf, self._clock(), skew)
+        rules = configured.config.clerk
+        if rules is not None and request is not None:
+            rules.check_fresh(cached.iat, request)
         hasura = cached.hasura
         role = select_role(hasura.allowed_roles, hasura.default_role, requested_role)
         session = cached.sessions.get(role)
         if session is None:
             variables = dict(cached.variables)
             variables[ROLE] = role
-            session = cached.sessions[role] = _token_session(variables, cached.exp, skew)
+            session = cached.sessions[role] = token_session(variables, cached, skew)
         return session
 
     async def _verified_session(
@@ -238,37 +250,38 @@ class Authenticator:
         token: str,
         parsed: ParsedToken | InvalidJWT,
         configured: ConfiguredVerifier,
-        requested_role: str | None,
+        request: RequestHeaders,
     ) -> Session:
         if isinstance(parsed, InvalidJWT):
-            raise as_unclaimed(parsed)  # not a JWT this package can read
+            raise parsed.as_unclaimed()  # not a JWT this package can read
         verifier = configured.verifier
         key_version = verifier.keys.version
         await verifier.verify_signature(parsed)
         claims = parsed.claims
         verifier.check_claims(claims, self._clock())
+        rules = configured.config.clerk
+        if rules is not None:
+            rules.check_kind(parsed.header, claims)
+            # Not cached when signed out: such a token has no session to remember.
+            rules.check_signed_in(claims, request)
         hasura = configured.config.claims.extract(claims)
-        role = select_role(hasura.allowed_roles, hasura.default_role, requested_role)
+        role = select_role(hasura.allowed_roles, hasura.default_role, request.role)
         variables = session_variables(hasura.claims, role)
-        exp = claims.get("exp")
+        entry = VerifiedToken(
+            configured.index,
+            key_version,
+            claims.get("iss"),
+            claims.get("exp"),
+            claims.get("nbf"),
+            claims.get("iat"),
+            hasura,
+            {name: value for name, value in variables.items() if name != ROLE},
+            MappingProxyType(claims),
+            claims_cost(parsed.signing_input),
+        )
         if self.cache.enabled:
-            stored = dict(variables)
-            del stored[ROLE]
-            issuer = claims.get("iss")
-            self.cache.put(
-                (configured.index, token),
-                VerifiedToken(
-                    configured.index,
-                    key_version,
-                    issuer,
-                    exp,
-                    claims.get("nbf"),
-                    claims.get("iat"),
-                    hasura,
-                    stored,
-                ),
-            )
-        return _token_session(variables, exp, verifier.allowed_skew)
+            self.cache.put((configured.index, token), entry)
+        return token_session(variables, entry, verifier.allowed_skew)
 
 
 def _issuer(candidate: Candidate) -> str | None:
@@ -279,18 +292,3 @@ def _issuer(candidate: Candidate) -> str | None:
         return candidate.issuer
     issuer = candidate.claims.get("iss")
     return issuer if isinstance(issuer, str) else None
-
-
-def _token_session(variables: dict[str, str], exp: float | None, skew: float) -> Session:
-    expires_at = float(exp) if exp is not None else None
-    return Session(
-        variables,
-        expires_at=expires_at,
-        valid_until=expires_at + skew if expires_at is not None else None,
-    )
-
-
-def _header_session(request: RequestHeaders, role: str) -> Session:
-    variables = dict(request.session_headers)
-    variables[ROLE] = role
-    return Session(variables)

@@ -9,7 +9,9 @@ invalidates it on the next lookup.
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from ._claims import HasuraClaims
 from ._session import Session
@@ -18,6 +20,14 @@ CacheKey = tuple[int, str]  # (config index, the exact token)
 
 # What an entry costs beyond its token, roughly: the objects and dict slots around it.
 _ENTRY_OVERHEAD_BYTES = 512
+# Decoded claims take about 6.5 times their JSON text as Python objects (measured on Clerk's
+# session token: small strings and dict slots); the signed header.payload text stands in for it.
+_CLAIMS_BYTES_PER_SIGNED_BYTE = 5
+
+
+def claims_cost(signing_input: bytes) -> int:
+    """The estimated bytes of a token's decoded claims, kept for `Session.claims`."""
+    return _CLAIMS_BYTES_PER_SIGNED_BYTE * len(signing_input)
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +42,8 @@ class VerifiedToken:
     iat: float | None
     hasura: HasuraClaims
     variables: dict[str, str]  # validated session variables, without x-hasura-role
+    claims: Mapping[str, Any]  # the verified payload, read-only (`Session.claims`)
+    claims_bytes: int  # `claims_cost` of the token, counted in the cache's bound
     # The session per requested role, built on first use: sessions are read-only, so requests
     # with the same token and role share one. At most one per allowed role.
     sessions: dict[str, Session] = field(default_factory=dict)
@@ -39,8 +51,10 @@ class VerifiedToken:
     @property
     def cost(self) -> int:
         # Sessions add up to one per allowed role; counted up front so the bound holds.
-        return _ENTRY_OVERHEAD_BYTES + 64 * len(self.variables) * (
-            1 + len(self.hasura.allowed_roles)
+        return (
+            _ENTRY_OVERHEAD_BYTES
+            + self.claims_bytes
+            + 64 * len(self.variables) * (1 + len(self.hasura.allowed_roles))
         )
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ._claims import MappedClaim, MappedClaims, NamespaceClaims
+from ._clerk import ClerkRules, ClerkSessionClaims, parse_clerk
 from ._errors import ConfigError
 from ._keys import VerificationKey, key_from_config
 from ._names import (
@@ -50,10 +51,11 @@ class JWTConfig:
     key: VerificationKey | None
     jwk_url: str | None
     location: TokenLocation
-    claims: NamespaceClaims | MappedClaims
+    claims: NamespaceClaims | MappedClaims | ClerkSessionClaims
     issuer: str | None
     audience: frozenset[str] | None
     allowed_skew: float
+    clerk: ClerkRules | None = None  # the "clerk" object: Clerk's token rules (spec 6, ours)
 
 
 def _compile(text: Any, what: str) -> Path:
@@ -188,9 +190,14 @@ def parse_config(raw: Any) -> JWTConfig:
     skew = _number(raw.get("allowed_skew", 0), "allowed_skew")
     if namespace is not None and not isinstance(namespace, str):
         raise ConfigError("claims_namespace: expected a string")
-    claims: NamespaceClaims | MappedClaims
-    if claims_map is not None:
-        claims = _mapped_claims(claims_map)
+    mapped = _mapped_claims(claims_map) if claims_map is not None else None
+    # Hasura ignores unknown fields, so the "clerk" object can share Hasura's own secret.
+    clerk = parse_clerk(raw["clerk"], location) if "clerk" in raw else None
+    claims: NamespaceClaims | MappedClaims | ClerkSessionClaims
+    if mapped is not None:
+        claims = mapped
+    elif clerk is not None and clerk.kind == "session":
+        claims = ClerkSessionClaims()
     else:
         claims = NamespaceClaims(
             namespace=namespace if namespace is not None else DEFAULT_NAMESPACE,
@@ -208,6 +215,7 @@ def parse_config(raw: Any) -> JWTConfig:
         if audience is not None
         else None,
         allowed_skew=skew,
+        clerk=clerk,
     )
 
 

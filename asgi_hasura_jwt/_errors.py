@@ -47,6 +47,9 @@ class WebSocketClosedError(HasuraJWTError, OSError):
     """
 
 
+AnyAuthError = TypeVar("AnyAuthError", bound="AuthError")
+
+
 class AuthError(HasuraJWTError):
     """A request failed authentication; answered with Hasura's error body."""
 
@@ -62,6 +65,11 @@ class AuthError(HasuraJWTError):
         self.message = message
         if status is not None:
             self.status = status
+
+    def as_unclaimed(self: AnyAuthError, unclaimed: bool = True) -> AnyAuthError:
+        """This error, with `unclaimed` set to ``unclaimed``: ``raise error.as_unclaimed()``."""
+        self.unclaimed = unclaimed
+        return self
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(code={self.code!r}, status={self.status}, {self.message!r})"
@@ -106,15 +114,6 @@ class AccessDenied(AuthError):
     """The requested role is not allowed (400) or the admin secret is wrong (401)."""
 
     code = "access-denied"
-
-
-AnyAuthError = TypeVar("AnyAuthError", bound=AuthError)
-
-
-def as_unclaimed(error: AnyAuthError) -> AnyAuthError:
-    """``error``, marked as raised before any config took the token up (`AuthError.unclaimed`)."""
-    error.unclaimed = True
-    return error
 
 
 def as_auth_error(exc: Exception) -> AuthError:

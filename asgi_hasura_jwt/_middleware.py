@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from ._core import Core, resolve_settings
 from ._http import HTTPAuth
 from ._jwks import JWKSStatus, handle_lifespan
+from ._request import headers_carrying
+from ._session import Session
 from ._settings import Settings
 from ._types import ASGIApp, Receive, Scope, Send
 from ._websocket import WebSocketAuth
+
+# Namespaced: the scope is shared with the app and every other middleware.
+MIDDLEWARE_KEY = "asgi_hasura_jwt.middleware"
 
 
 class HasuraJWTMiddleware:
@@ -47,7 +53,12 @@ class HasuraJWTMiddleware:
         if scope_type == "lifespan":
             await handle_lifespan(self.app, scope, receive, send, self._remote_key_sets)
             return
-        if scope_type not in ("http", "websocket") or self._is_public(scope["path"]):
+        if scope_type not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        # Public paths too: a /healthz route reaches jwks_status() through it.
+        scope[MIDDLEWARE_KEY] = self
+        if self._is_public(scope["path"]):
             await self.app(scope, receive, send)
             return
         if scope_type == "websocket":
@@ -60,6 +71,33 @@ class HasuraJWTMiddleware:
             bool(self._public_prefixes) and path.startswith(self._public_prefixes)
         )
 
+    async def authenticate_token(self, token: str, role: str | None = None) -> Session:
+        """Verify ``token`` outside a request (a worker, a CLI, a test), as a request would be.
+
+        The token is presented where the configs read it (``Authorization`` if one does, else
+        the first config's location), asking for ``role`` (``None``: the default role). Returns
+        the `Session` the app would see; raises the `AuthError` the middleware would answer.
+        A token Clerk counts as signed out gets the unauthorized role, as a request would.
+        """
+        if not isinstance(token, str):
+            raise TypeError(f"token: expected a str, got {type(token).__name__}")
+        if role is not None and not isinstance(role, str):
+            raise TypeError(f"role: expected a str or None, got {type(role).__name__}")
+        authenticator = self._core.authenticator
+        headers = headers_carrying(token, authenticator.token_location, role)
+        return await authenticator.authenticate(headers)
+
     def jwks_status(self) -> list[JWKSStatus]:
         """The state of every remote key set, for a health endpoint (spec 4.3)."""
         return self._core.jwks_status()
+
+
+def get_middleware(scope: Mapping[str, Any]) -> HasuraJWTMiddleware | None:
+    """The `HasuraJWTMiddleware` that saw this ``http`` or ``websocket`` scope, or ``None``.
+
+    For apps whose framework builds the middleware (``app.add_middleware(...)``): a route
+    reaches its ``jwks_status()`` or ``authenticate_token()`` through the request's scope.
+    With several middlewares in a stack, the innermost one (closest to the app) is returned.
+    """
+    middleware = scope.get(MIDDLEWARE_KEY)
+    return middleware if isinstance(middleware, HasuraJWTMiddleware) else None

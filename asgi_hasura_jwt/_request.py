@@ -7,10 +7,10 @@ cache hits included, so it allocates only for the headers that are present.
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from urllib.parse import unquote
+from urllib.parse import quote, unquote
 
 from ._config import TokenLocation
-from ._errors import InvalidHeaders, as_unclaimed
+from ._errors import InvalidHeaders
 from ._names import (
     ACCESS_KEY_HEADER,
     ADMIN_SECRET_HEADER,
@@ -18,7 +18,9 @@ from ._names import (
     COOKIE_HEADER,
     HASURA_PREFIX_HEADER,
     ROLE,
+    ROLE_HEADER,
 )
+from ._session import Session
 
 _SPACE_OR_TAB = " \t"
 # Read-only by convention: never appended to (see RequestHeaders.__init__).
@@ -101,18 +103,48 @@ class RequestHeaders:
         """The first ``x-hasura-role`` header, if any."""
         return self.session_headers.get(ROLE)
 
+    def header_session(self, role: str) -> Session:
+        """An admin or unauthorized-role session: the ``x-hasura-*`` headers, and ``role``."""
+        variables = dict(self.session_headers)
+        variables[ROLE] = role
+        return Session(variables)
+
     def tokens_at(self, location: TokenLocation) -> list[str]:
         """Every token candidate at ``location``; a malformed Authorization header raises."""
         if location.kind == "Authorization":
             return [_bearer_token(value) for value in self.authorization]
         if location.kind == "Cookie":
-            return [
-                value
-                for header in self.cookies
-                for name, value in _cookie_pairs(header)
-                if name == location.name
-            ]
+            return self.cookie_values(location.name)
         return self.custom.get(location.name, _NO_VALUES)
+
+    def cookie_values(self, name: str) -> list[str]:
+        """The value of every cookie named ``name`` (case-sensitive), in request order."""
+        return [
+            value
+            for header in self.cookies
+            for cookie_name, value in _cookie_pairs(header)
+            if cookie_name == name
+        ]
+
+
+def headers_carrying(
+    token: str, location: TokenLocation, role: str | None = None
+) -> list[tuple[bytes, bytes]]:
+    """The headers of a request that presents ``token`` where ``location`` reads it, asking for
+    ``role``: what a client of that config sends, so verifying them answers as for that client.
+    """
+    value = token.encode("utf-8", "replace")
+    if location.kind == "Authorization":
+        headers = [(AUTHORIZATION_HEADER, b"Bearer " + value)]
+    elif location.kind == "Cookie":
+        # Quoted so that the cookie parser's URL-decoding gives back exactly this token.
+        quoted = quote(token, safe="", errors="replace").encode("ascii")
+        headers = [(COOKIE_HEADER, location.name.encode("latin-1") + b"=" + quoted)]
+    else:
+        headers = [(location.name.encode("latin-1"), value)]
+    if role is not None:
+        headers.append((ROLE_HEADER, role.encode("utf-8", "replace")))
+    return headers
 
 
 def plain_bearer(value: bytes) -> str | None:
@@ -137,7 +169,7 @@ def _bearer_token(raw: bytes) -> str:
     # Ours: the scheme is case-insensitive (RFC 9110 11.1, RFC 6750); Hasura wants "Bearer".
     if len(words) != 2 or words[0].lower() != "bearer":
         # Another scheme (Basic, an opaque session token) may be another authenticator's.
-        raise as_unclaimed(InvalidHeaders("Malformed Authorization header"))
+        raise InvalidHeaders("Malformed Authorization header").as_unclaimed()
     return words[1]
 
 

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from typing import Any
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any
 
 from ._names import ROLE
 from ._types import Scope
 
+if TYPE_CHECKING:
+    from ._cache import VerifiedToken
+
 SCOPE_KEY = "hasura_session"
+NO_CLAIMS: Mapping[str, Any] = MappingProxyType({})
 
 
 class Session(Mapping[str, str]):
@@ -16,10 +21,13 @@ class Session(Mapping[str, str]):
 
     ``expires_at`` is the token's ``exp`` (``None`` without one, and for admin and unauthorized
     sessions); ``valid_until`` adds the config's ``allowed_skew``: the instant the token stops
-    being accepted, at which websockets are closed.
+    being accepted, at which websockets are closed. ``claims`` is the verified token's payload,
+    read-only (empty for admin and unauthorized sessions): ``session.claims["sid"]`` without
+    decoding the token again. Nested values are the parsed JSON, shared by every request with
+    the same token: read them, do not change them.
     """
 
-    __slots__ = ("_variables", "expires_at", "valid_until")
+    __slots__ = ("_variables", "claims", "expires_at", "valid_until")
 
     def __init__(
         self,
@@ -27,10 +35,12 @@ class Session(Mapping[str, str]):
         *,
         expires_at: float | None = None,
         valid_until: float | None = None,
+        claims: Mapping[str, Any] = NO_CLAIMS,
     ) -> None:
         self._variables = variables
         self.expires_at = expires_at
         self.valid_until = valid_until
+        self.claims = claims
 
     @property
     def role(self) -> str:
@@ -47,6 +57,18 @@ class Session(Mapping[str, str]):
 
     def __repr__(self) -> str:
         return f"Session({self._variables!r}, expires_at={self.expires_at!r})"
+
+
+def token_session(variables: dict[str, str], token: VerifiedToken, skew: float) -> Session:
+    """The session of a verified token: its ``exp`` as ``expires_at``, its claims."""
+    exp = token.exp
+    expires_at = float(exp) if exp is not None else None
+    return Session(
+        variables,
+        expires_at=expires_at,
+        valid_until=expires_at + skew if expires_at is not None else None,
+        claims=token.claims,
+    )
 
 
 def get_session(scope: Mapping[str, Any] | Scope) -> Session | None:

@@ -11,14 +11,19 @@ given, so a test can craft the malformed tokens the middleware must refuse.
 - `mint`: a compact JWS of any claims, or of raw bytes with a raw header.
 - Claim builders that compose: `hasura_claims` (the session variables), `registered_claims`
   (``iat``, ``nbf``, ``exp`` from a lifetime), `clerk_claims` (Clerk's Hasura JWT template).
+- Hostile inputs: `gzip_bomb`, a tiny gzip body that inflates to hundreds of MiB (a JWKS server
+  that compresses although asked not to).
 """
 
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import secrets
+import struct
 import time
+import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -38,6 +43,7 @@ __all__ = [
     "SigningKey",
     "b64url",
     "clerk_claims",
+    "gzip_bomb",
     "hasura_claims",
     "mint",
     "registered_claims",
@@ -218,3 +224,23 @@ def clerk_claims(
         NAMESPACE: dict(hasura) if hasura is not None else hasura_claims(user_id),
     }
     return dict(sorted(claims.items()))
+
+
+@functools.cache
+def gzip_bomb(mebibytes: int = 256) -> bytes:
+    """A valid gzip body of about 1 KiB per MiB of zeros it inflates to, built in ~0.1 s.
+
+    After a full flush the compressor starts afresh, so each further MiB of zeros compresses to
+    the same bytes: one is compressed, repeated, and the gzip trailer (CRC-32, size) written
+    by hand after an empty final block.
+    """
+    mib = bytes(1 << 20)
+    compressor = zlib.compressobj(9, zlib.DEFLATED, zlib.MAX_WBITS | 16)
+    head = compressor.compress(mib) + compressor.flush(zlib.Z_FULL_FLUSH)
+    repeated = compressor.compress(mib) + compressor.flush(zlib.Z_FULL_FLUSH)
+    crc = 0
+    for _ in range(mebibytes):
+        crc = zlib.crc32(mib, crc)
+    empty_final_block = b"\x03\x00"
+    trailer = struct.pack("<II", crc, (mebibytes << 20) & 0xFFFFFFFF)
+    return head + repeated * (mebibytes - 1) + empty_final_block + trailer

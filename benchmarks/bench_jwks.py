@@ -38,7 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from asgi_hasura_jwt._jwks import RemoteKeySet
 from asgi_hasura_jwt._options import JWKSOptions
 from asgi_hasura_jwt._strict import loads
-from tests.jwks_helpers import gzip_bomb
+from asgi_hasura_jwt.testing import gzip_bomb
 
 TICK = 0.001
 TARGET_STALL = 0.005

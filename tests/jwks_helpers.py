@@ -6,10 +6,8 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-import struct
 import time
 import tracemalloc
-import zlib
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from functools import cache
@@ -179,26 +177,6 @@ class FakeTime:
             await anyio.wait_all_tasks_blocked()
         self.now = target
         await anyio.wait_all_tasks_blocked()
-
-
-@cache
-def gzip_bomb(mebibytes: int = 256) -> bytes:
-    """A valid gzip body of about 1 KiB per MiB of zeros it inflates to, built in ~0.1 s.
-
-    After a full flush the compressor starts afresh, so each further MiB of zeros compresses to
-    the same bytes: one is compressed, repeated, and the gzip trailer (CRC-32, size) written
-    by hand after an empty final block.
-    """
-    mib = bytes(1 << 20)
-    compressor = zlib.compressobj(9, zlib.DEFLATED, zlib.MAX_WBITS | 16)
-    head = compressor.compress(mib) + compressor.flush(zlib.Z_FULL_FLUSH)
-    repeated = compressor.compress(mib) + compressor.flush(zlib.Z_FULL_FLUSH)
-    crc = 0
-    for _ in range(mebibytes):
-        crc = zlib.crc32(mib, crc)
-    empty_final_block = b"\x03\x00"
-    trailer = struct.pack("<II", crc, (mebibytes << 20) & 0xFFFFFFFF)
-    return head + repeated * (mebibytes - 1) + empty_final_block + trailer
 
 
 @asynccontextmanager

@@ -9,13 +9,21 @@ import pytest
 
 from asgi_hasura_jwt import _auth
 from asgi_hasura_jwt._auth import Authenticator
+from asgi_hasura_jwt._clerk import (
+    IGNORE_CATEGORY,
+    MACHINE_CATEGORY,
+    SESSION_CATEGORY,
+    TEMPLATE_CATEGORY,
+)
 from asgi_hasura_jwt._config import JWTConfig, parse_configs
-from asgi_hasura_jwt._errors import AccessDenied, InvalidJWT
+from asgi_hasura_jwt._errors import AccessDenied, AuthError, InvalidJWT
 from asgi_hasura_jwt._keys import KeySource, StaticKeys, VerificationKey
 
+from .clerk_tokens import ISSUER, clerk_token, machine_claims, session_claims, template_claims
 from .conftest import HMAC_SECRET, NAMESPACE, SigningKey, hasura_claims, mint
 
 HS = {"type": "HS256", "key": HMAC_SECRET}
+SESSION = {"token": "session"}
 NOW = 1_800_000_000.0
 
 
@@ -159,12 +167,14 @@ async def test_bounded_in_entries(keys: dict[str, SigningKey]) -> None:
 
 
 async def test_bounded_in_bytes(keys: dict[str, SigningKey]) -> None:
-    auth = authenticator(cache_bytes=4000)
+    # An entry keeps the decoded claims (`Session.claims`): about 5 bytes per signed byte, so
+    # six 1.4 KB tokens (~9 KB each) do not fit in 20 KB.
+    auth = authenticator(cache_bytes=20_000)
     tokens = [token_for(keys, pad="x" * 1000, jti=str(i)) for i in range(6)]
     for token in tokens:
         await auth.authenticate(headers(token))
     assert 0 < len(auth.cache) < 6
-    assert auth.cache.size_bytes <= 4000
+    assert auth.cache.size_bytes <= 20_000
     huge = token_for(keys, pad="x" * 5000)
     await auth.authenticate(headers(huge))
     assert auth.cache.get((0, huge)) is None  # larger than the whole budget: not stored
@@ -322,3 +332,118 @@ async def test_middleware_uses_the_fast_path(
         result = await call(app, {"Authorization": f"Bearer {token}"})
         assert result.json == {"x-hasura-user-id": "user-1", "x-hasura-role": "user"}
     assert len(calls) == 1
+
+
+# --- Clerk's rules (spec 6): the cache answers exactly as the full path --------------------
+
+
+def outcome(result: Any) -> tuple[Any, ...]:
+    """Everything a caller can observe of a session or an error."""
+    if isinstance(result, Exception):
+        assert isinstance(result, AuthError)
+        return ("error", result.code, result.status, result.message)
+    return ("session", dict(result), result.expires_at, result.valid_until, dict(result.claims))
+
+
+async def full_path(auth: Authenticator, request: list[tuple[bytes, bytes]]) -> tuple[Any, ...]:
+    try:
+        return outcome(await auth.authenticate(request))
+    except AuthError as error:
+        return outcome(error)
+
+
+CLERK_HS = {**HS, "issuer": ISSUER}
+
+
+@pytest.mark.parametrize(
+    ("clerk", "claims", "header", "role"),
+    [
+        pytest.param(SESSION, "session", {"cat": SESSION_CATEGORY}, None, id="session"),
+        pytest.param(SESSION, "session-org", {"cat": SESSION_CATEGORY}, None, id="session-org"),
+        pytest.param(SESSION, "session", {}, "admin", id="session-role-denied"),
+        pytest.param(SESSION, "pending", {}, None, id="pending"),
+        pytest.param({**SESSION, "pending": "allow"}, "pending", {}, None, id="pending-allowed"),
+        pytest.param(SESSION, "machine", {"cat": MACHINE_CATEGORY}, None, id="machine-cat"),
+        pytest.param(SESSION, "machine", {}, None, id="machine-sub"),
+        pytest.param(SESSION, "session", {"typ": "at+jwt"}, None, id="oauth"),
+        pytest.param(SESSION, "template", {"cat": TEMPLATE_CATEGORY}, None, id="wrong-kind"),
+        pytest.param({}, "template", {"cat": TEMPLATE_CATEGORY}, None, id="template"),
+        pytest.param({}, "template", {"cat": IGNORE_CATEGORY}, "editor", id="template-denied"),
+    ],
+)
+@pytest.mark.parametrize("unauthorized", [None, "anonymous"])
+async def test_fast_path_equals_full_path_for_clerk_rules(
+    keys: dict[str, SigningKey],
+    clerk: dict[str, str],
+    claims: str,
+    header: dict[str, str],
+    role: str | None,
+    unauthorized: str | None,
+) -> None:
+    issued = int(NOW) - 5
+    payloads = {
+        "session": session_claims(issued),
+        "session-org": session_claims(issued, o={"id": "org_1", "slg": "acme", "rol": "admin"}),
+        "pending": session_claims(issued, sts="pending"),
+        "machine": machine_claims(issued),
+        "template": template_claims(issued),
+    }
+    token = clerk_token(keys["HS256"], payloads[claims], **header)
+    config = {**CLERK_HS, "clerk": clerk}
+    request = headers(token, role)
+    options: dict[str, Any] = {"unauthorized_role": unauthorized}
+    uncached = await full_path(authenticator(config, cache_entries=0, **options), request)
+    auth = authenticator(config, **options)
+    first = await full_path(auth, request)
+    fast = auth.cached_session(request)
+    again = await full_path(auth, request)
+    assert first == again == uncached
+    # Only tokens that gave a session are remembered: refused and signed-out ones never are.
+    remembered = uncached[0] == "session" and uncached[1]["x-hasura-role"] != "anonymous"
+    assert (fast is not None) == remembered
+    if fast is not None:
+        assert outcome(fast) == uncached
+    assert (len(auth.cache), uncached[0], uncached[1]) == (int(remembered), *uncached[:2])
+
+
+async def test_pending_tokens_are_not_cached(
+    keys: dict[str, SigningKey], parses: list[str]
+) -> None:
+    auth = authenticator({**CLERK_HS, "clerk": SESSION}, unauthorized_role="anonymous")
+    token = clerk_token(keys["HS256"], session_claims(int(NOW), sts="pending"))
+    for _ in range(2):
+        assert (await auth.authenticate(headers(token))).role == "anonymous"
+        assert auth.cached_session(headers(token)) is None
+    assert (len(auth.cache), len(parses)) == (0, 2)
+
+
+@pytest.mark.parametrize("unauthorized", [None, "anonymous"])
+async def test_client_uat_is_checked_on_cache_hits(
+    keys: dict[str, SigningKey], parses: list[str], unauthorized: str | None
+) -> None:
+    # Cookie configs take the full path only, and a hit there still reads this request's
+    # __client_uat: signing out (0) or in again (a later time) makes the cached token stale.
+    config = {**CLERK_HS, "clerk": SESSION, "header": {"type": "Cookie", "name": "__session"}}
+    token = clerk_token(keys["HS256"], session_claims(int(NOW)))
+    auth = authenticator(config, unauthorized_role=unauthorized)
+    uncached = authenticator(config, unauthorized_role=unauthorized, cache_entries=0)
+
+    def request(uat: str) -> list[tuple[bytes, bytes]]:
+        return [(b"cookie", f"__client_uat={uat}; __session={token}".encode())]
+
+    for uat in (str(int(NOW)), "0", str(int(NOW) + 1), str(int(NOW) - 1)):
+        assert auth.cached_session(request(uat)) is None
+        assert await full_path(auth, request(uat)) == await full_path(uncached, request(uat))
+    assert len(auth.cache) == 1
+    assert len(parses) == 1 + 4  # the first verification, then the uncached authenticator's
+
+
+async def test_cache_hits_keep_the_claims(keys: dict[str, SigningKey]) -> None:
+    auth = authenticator({**CLERK_HS, "clerk": SESSION})
+    claims = session_claims(int(NOW))
+    token = clerk_token(keys["HS256"], claims)
+    first = await auth.authenticate(headers(token))
+    fast = auth.cached_session(headers(token))
+    assert fast is not None
+    assert dict(first.claims) == dict(fast.claims) == claims
+    assert (await auth.authenticate(headers(token))).claims == claims

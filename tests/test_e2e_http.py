@@ -78,3 +78,45 @@ async def test_uvicorn_round_trip(keys: dict[str, SigningKey]) -> None:
             "message": "Could not verify JWT: Multiple JWTs found",
             "extensions": {"path": "$", "code": "invalid-headers"},
         }
+
+
+async def test_uvicorn_clerk_session_cookie(keys: dict[str, SigningKey]) -> None:
+    # Clerk's browser flow over a real socket: the session token in __session, __client_uat
+    # beside it; a machine token of the same instance and a stale session are refused.
+    from .clerk_tokens import ISSUER, USER, clerk_token, machine_claims, session_claims
+
+    key = keys["RS256"]
+    config = {
+        **key.config,
+        "issuer": ISSUER,
+        "header": {"type": "Cookie", "name": "__session"},
+        "clerk": {"token": "session"},
+    }
+    app = starlette_app(jwt_secret=config, unauthorized_role="anonymous")
+    claims = session_claims(o={"id": "org_1", "slg": "acme", "rol": "admin"})
+    session = clerk_token(key, claims, cat="cl_B7d4PD111AAA")
+    machine = clerk_token(key, machine_claims(), cat="cl_B7d4PD333AAA")
+    async with serve(app) as base, httpx.AsyncClient(base_url=base) as client:
+
+        async def post(cookie: str) -> httpx.Response:
+            return await client.post("/graphql", headers={"Cookie": cookie})
+
+        ok = await post(f"__client_uat={claims['iat']}; __session={session}")
+        assert ok.status_code == 200
+        assert ok.json() == {
+            "session": {
+                "x-hasura-user-id": USER,
+                "x-hasura-org-id": "org_1",
+                "x-hasura-org-slug": "acme",
+                "x-hasura-org-role": "org:admin",
+                "x-hasura-role": "user",
+            }
+        }
+        refused = await post(f"__client_uat={claims['iat']}; __session={machine}")
+        assert refused.status_code == 400
+        assert refused.json()["errors"][0] == {
+            "message": "Could not verify JWT: JWTWrongCategory: not a Clerk session token",
+            "extensions": {"path": "$", "code": "invalid-jwt"},
+        }
+        signed_out = await post(f"__client_uat=0; __session={session}")
+        assert signed_out.json() == {"session": {"x-hasura-role": "anonymous"}}

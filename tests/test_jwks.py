@@ -18,13 +18,13 @@ import pytest
 from asgi_hasura_jwt import JWKSStartupError
 from asgi_hasura_jwt._errors import ConfigError, InvalidJWT
 from asgi_hasura_jwt._jwks import RemoteKeySet, remote
+from asgi_hasura_jwt.testing import gzip_bomb
 
 from .jwks_helpers import (
     Endpoint,
     FakeTime,
     ec_jwk,
     ed_jwk,
-    gzip_bomb,
     loop_gaps,
     peak_memory,
     remote_key_set,

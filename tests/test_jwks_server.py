@@ -16,11 +16,10 @@ from joserfc.jwk import RSAKey
 from joserfc.jws import JWSRegistry
 
 from asgi_hasura_jwt import HasuraJWTMiddleware
-from asgi_hasura_jwt.testing import b64url
+from asgi_hasura_jwt.testing import b64url, gzip_bomb
 
 from .jwks_helpers import (
     Endpoint,
-    gzip_bomb,
     loop_gaps,
     peak_memory,
     remote_key_set,

@@ -28,6 +28,10 @@ def test_exported_members() -> None:
     }
     assert set(asgi_hasura_jwt.__all__) - {"__version__"} == public
     assert asgi_hasura_jwt.__all__ == sorted(asgi_hasura_jwt.__all__)
+    # `import asgi_hasura_jwt.clerk` here would make asgi_hasura_jwt a local name of the test.
+    from asgi_hasura_jwt import clerk
+
+    assert clerk.__all__ == ["jwt_secret"]
 
 
 def test_constructor_validates_everything() -> None:

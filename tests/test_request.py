@@ -131,3 +131,43 @@ async def test_a_non_ascii_token_is_refused_as_before(
         f"Could not verify JWT: JWSError (CompactDecodeError Invalid {segment}: invalid base64url "
         "character)",
     )
+
+
+# --- headers_carrying: a bare token presented as a client of a config would -----------------
+
+
+@pytest.mark.parametrize(
+    ("location", "role", "expected"),
+    [
+        (("Authorization", ""), None, [(b"authorization", b"Bearer a.b.c")]),
+        (
+            ("Authorization", ""),
+            "rédacteur",
+            [(b"authorization", b"Bearer a.b.c"), (b"x-hasura-role", "rédacteur".encode())],
+        ),
+        (("Cookie", "__session"), None, [(b"cookie", b"__session=a.b.c")]),
+        (
+            ("CustomHeader", "x-token"),
+            "user",
+            [(b"x-token", b"a.b.c"), (b"x-hasura-role", b"user")],
+        ),
+    ],
+)
+def test_headers_carrying(
+    location: tuple[str, str], role: str | None, expected: list[tuple[bytes, bytes]]
+) -> None:
+    from asgi_hasura_jwt._config import TokenLocation
+    from asgi_hasura_jwt._request import headers_carrying
+
+    assert headers_carrying("a.b.c", TokenLocation(*location), role) == expected
+
+
+@pytest.mark.parametrize("token", ["a.b.c", "a%41;b=c d", "é.\u00e9.x", ""])
+def test_headers_carrying_round_trips_cookie_tokens(token: str) -> None:
+    # The cookie value is quoted: the parser's URL-decoding gives back exactly the token.
+    from asgi_hasura_jwt._config import TokenLocation
+    from asgi_hasura_jwt._request import RequestHeaders, headers_carrying
+
+    location = TokenLocation("Cookie", "__session")
+    request = RequestHeaders(headers_carrying(token, location))
+    assert request.tokens_at(location) == [token]

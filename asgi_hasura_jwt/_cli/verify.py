@@ -23,6 +23,7 @@ from .._config import JWTConfig
 from .._errors import AuthError, InvalidJWT
 from .._jwks import KeySources, RemoteKeySet
 from .._options import DEFAULT_JWKS_OPTIONS
+from .._request import headers_carrying
 from .._session import Session
 from .._token import parse_token
 from .common import EXIT_AUTH, EXIT_OK, Subcommands, UsageError, load_configs
@@ -110,21 +111,6 @@ def _read_token(argument: str | None) -> str:
     return token
 
 
-def _request_headers(token: str, config: JWTConfig, role: str | None) -> list[tuple[bytes, bytes]]:
-    """The request a client of this config would send: the token where the config reads it."""
-    location = config.location
-    value = token.encode("utf-8")
-    if location.kind == "Authorization":
-        headers = [(b"authorization", b"Bearer " + value)]
-    elif location.kind == "Cookie":
-        headers = [(b"cookie", location.name.encode("latin-1") + b"=" + value)]
-    else:
-        headers = [(location.name.encode("latin-1"), value)]
-    if role is not None:
-        headers.append((b"x-hasura-role", role.encode("utf-8")))
-    return headers
-
-
 def _why(error: AuthError, token: str, now: float) -> str:
     """What the failing check compared, from the unverified claims; claims are no secret."""
     if not isinstance(error, InvalidJWT):
@@ -189,7 +175,7 @@ def _library_logs_hidden() -> Iterator[None]:
 def run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     token = _read_token(args.token)
     configs = load_configs(args.config, environ)
-    headers = _request_headers(token, configs[0], args.role)
+    headers = headers_carrying(token, configs[0].location, args.role)
     with _library_logs_hidden():
         result, key_sets = anyio.run(_authenticate, configs, headers, args)
     now = time.time() if args.at is None else args.at

@@ -7,8 +7,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from .. import _strict
 from .._names import HTTP_TOKEN
+from .._strict import StrictDecodeError, loads
 
 DEFAULT_MAX_INIT_BYTES = 64 * 1024
 # RFC 9110 section 5.5: field values never hold CR, LF or NUL. Payload headers that no HTTP
@@ -40,8 +40,8 @@ def read_frame(data: str | bytes) -> dict[str, Any] | None:
     than ours.
     """
     try:
-        frame = _strict.loads(data)
-    except _strict.StrictDecodeError:
+        frame = loads(data)
+    except StrictDecodeError:
         return None
     if isinstance(frame, dict) and isinstance(frame.get("type"), str):
         return frame
