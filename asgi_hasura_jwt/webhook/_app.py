@@ -31,6 +31,7 @@ class WebhookApp:
 
     def __init__(self, core: Core, *, fallback: Fallback | None, metrics: Metrics | None) -> None:
         self._core = core
+        self.settings = core.settings
         self._authenticator = core.authenticator
         self._clock = core.settings.clock
         self._fallback = fallback
