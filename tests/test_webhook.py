@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from asgi_hasura_jwt.testing import NAMESPACE, SigningKey, hasura_claims, mint
+from asgi_hasura_jwt.testing import NAMESPACE, SigningKey, mint
 
 from .webhook_helpers import (
     CONFIG,
@@ -61,7 +61,9 @@ async def test_a_token_becomes_session_variables_with_its_end(mode: str) -> None
         ({"exp": 2**62}, {}, "no Expires"),  # past year 9999: Cache-Control alone
     ],
 )
-async def test_the_end_of_the_session(overrides: dict[str, Any], config: dict[str, Any], end: Any) -> None:
+async def test_the_end_of_the_session(
+    overrides: dict[str, Any], config: dict[str, Any], end: Any
+) -> None:
     async with webhook(jwt_secret={**CONFIG, **config}) as client:
         body = (await ask(client, "GET", bearer(token(**overrides)))).json()
     assert body["X-Hasura-Role"] == "user"
@@ -83,7 +85,11 @@ async def test_admin_secret_and_unauthorized_role_follow_the_middleware(mode: st
         wrong = await ask(client, mode, {"X-Hasura-Admin-Secret": "nope", **bearer(token())})
         anonymous = await ask(client, mode, {"X-Hasura-Role": "admin"})
     assert admin.json() == {"X-Hasura-Org-Id": "7", "X-Hasura-Role": "admin"}
-    assert error(wrong) == (401, "access-denied", "invalid x-hasura-admin-secret/x-hasura-access-key")
+    assert error(wrong) == (
+        401,
+        "access-denied",
+        "invalid x-hasura-admin-secret/x-hasura-access-key",
+    )
     assert anonymous.json() == {"X-Hasura-Role": "anonymous"}
 
 
@@ -95,16 +101,62 @@ def failures() -> list[tuple[str, dict[str, str], str, str]]:
     no_roles = claims(**{NAMESPACE: {"x-hasura-user-id": "u"}})
     return [
         ("no token", {}, "invalid-headers", MISSING),
-        ("not bearer", {"Authorization": "Basic dTpw"}, "invalid-headers", "Malformed Authorization header"),
-        ("not a jwt", bearer("abc"), "invalid-jwt", "Could not verify JWT: JWSError (CompactDecodeError Invalid number of parts: Expected 3 parts; got 1)"),
+        (
+            "not bearer",
+            {"Authorization": "Basic dTpw"},
+            "invalid-headers",
+            "Malformed Authorization header",
+        ),
+        (
+            "not a jwt",
+            bearer("abc"),
+            "invalid-jwt",
+            "Could not verify JWT: JWSError (CompactDecodeError Invalid number of parts:"
+            " Expected 3 parts; got 1)",
+        ),
         ("expired", bearer(token(exp=NOW - 1)), "invalid-jwt", "Could not verify JWT: JWTExpired"),
-        ("signature", bearer(mint(OTHER_KEY, claims())), "invalid-jwt", "Could not verify JWT: JWSError JWSInvalidSignature"),
-        ("issuer", bearer(token(iss="https://elsewhere")), "invalid-jwt", "Could not verify JWT: JWTNotInIssuer"),
-        ("role", {**bearer(token()), "X-Hasura-Role": "admin"}, "access-denied", "Your requested role is not in allowed roles"),
-        ("role claims", bearer(mint(KEY, no_roles)), "jwt-missing-role-claims", "JWT claim does not contain x-hasura-allowed-roles"),
-        ("claims", bearer(token(**{NAMESPACE: "x"})), "jwt-invalid-claims", "expecting a json object when claims_format is json"),
-        ("two tokens", {"Authorization": f"Bearer {token()}", "authorization": f"Bearer {token()}"}, "invalid-headers", "Could not verify JWT: Multiple JWTs found"),
-        ("azp", bearer(token(azp="https://evil.example")), "invalid-jwt", "Could not verify JWT: JWTNotInAuthorizedParties: azp is not an authorized party"),
+        (
+            "signature",
+            bearer(mint(OTHER_KEY, claims())),
+            "invalid-jwt",
+            "Could not verify JWT: JWSError JWSInvalidSignature",
+        ),
+        (
+            "issuer",
+            bearer(token(iss="https://elsewhere")),
+            "invalid-jwt",
+            "Could not verify JWT: JWTNotInIssuer",
+        ),
+        (
+            "role",
+            {**bearer(token()), "X-Hasura-Role": "admin"},
+            "access-denied",
+            "Your requested role is not in allowed roles",
+        ),
+        (
+            "role claims",
+            bearer(mint(KEY, no_roles)),
+            "jwt-missing-role-claims",
+            "JWT claim does not contain x-hasura-allowed-roles",
+        ),
+        (
+            "claims",
+            bearer(token(**{NAMESPACE: "x"})),
+            "jwt-invalid-claims",
+            "expecting a json object when claims_format is json",
+        ),
+        (
+            "two tokens",
+            {"Authorization": f"Bearer {token()}", "authorization": f"Bearer {token()}"},
+            "invalid-headers",
+            "Could not verify JWT: Multiple JWTs found",
+        ),
+        (
+            "azp",
+            bearer(token(azp="https://evil.example")),
+            "invalid-jwt",
+            "Could not verify JWT: JWTNotInAuthorizedParties: azp is not an authorized party",
+        ),
     ]
 
 
@@ -126,16 +178,25 @@ BAD_BODIES = [
     (b"{", "the body is not valid JSON (invalid JSON)"),
     (b'{"headers": {}, "headers": {}}', "the body is not valid JSON (duplicate member name)"),
     (b'{"headers": {"a": NaN}}', "the body is not valid JSON (NaN is not valid JSON)"),
-    ("{\"headers\": {\"a\": \"\xff\"}}".encode("latin-1"), "the body is not valid JSON (not UTF-8)"),
+    ('{"headers": {"a": "\xff"}}'.encode("latin-1"), "the body is not valid JSON (not UTF-8)"),
     (b"[]", 'expected a JSON object with a "headers" object'),
     (b'{"request": {}}', 'expected a JSON object with a "headers" object'),
     (b'{"headers": ["Authorization"]}', 'expected a JSON object with a "headers" object'),
     (b'{"headers": {"Authorization": 1}}', "the value of every header must be a string"),
     (b'{"headers": {"Authorization": null}}', "the value of every header must be a string"),
-    (b'{"headers": {"Bad Name": "x"}}', "header names must be HTTP tokens (RFC 9110 section 5.6.2)"),
+    (
+        b'{"headers": {"Bad Name": "x"}}',
+        "header names must be HTTP tokens (RFC 9110 section 5.6.2)",
+    ),
     (b'{"headers": {"": "x"}}', "header names must be HTTP tokens (RFC 9110 section 5.6.2)"),
-    (b'{"headers": {"X-Hasura-Org": "1\\r\\nX: y"}}', "header values must not contain control characters"),
-    (b'{"headers": {"X-Hasura-Org": "\\u0000"}}', "header values must not contain control characters"),
+    (
+        b'{"headers": {"X-Hasura-Org": "1\\r\\nX: y"}}',
+        "header values must not contain control characters",
+    ),
+    (
+        b'{"headers": {"X-Hasura-Org": "\\u0000"}}',
+        "header values must not contain control characters",
+    ),
 ]
 
 

@@ -66,7 +66,8 @@ async def webhook(**options: Any) -> AsyncIterator[httpx.AsyncClient]:
     """`create_app(**options)` (our HMAC config, the clock at `NOW`) under uvicorn, lifespan on;
     yields a client for it."""
     options = {"jwt_secret": CONFIG, "environ": {}, "clock": lambda: NOW, **options}
-    app = options.pop("app", None) or create_app(**options)
-    async with serve(app, lifespan="on") as base:
-        async with httpx.AsyncClient(base_url=base, trust_env=False) as client:
-            yield client
+    async with (
+        serve(create_app(**options), lifespan="on") as base,
+        httpx.AsyncClient(base_url=base, trust_env=False) as client,
+    ):
+        yield client
