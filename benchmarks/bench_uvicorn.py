@@ -35,6 +35,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib.util import find_spec
 from pathlib import Path
@@ -46,6 +47,25 @@ from _timing import paired_ratios
 
 SERVERS = ("bare", "cached RS256", "uncached RS256")
 TARGETS = {"cached RS256": Target(">=", 0.98), "uncached RS256": Target(">=", 0.70)}
+
+
+@dataclass(frozen=True)
+class Spec:
+    """One side-by-side benchmark of servers: bench_uvicorn's, or another script's (its
+    ``--serve KIND`` runs a candidate; the first kind is the baseline)."""
+
+    name: str  # the result file's name and the figures' group
+    script: str
+    kinds: tuple[str, ...]
+    targets: dict[str, Target]
+    path: str = "/graphql"
+    method: str = "POST"
+    body: bytes | None = QUERY
+    # Kinds whose server CPU time per request (µs) is a figure too, with its target.
+    cpu_targets: dict[str, Target] = field(default_factory=dict)
+
+
+UVICORN = Spec("uvicorn", __file__, SERVERS, TARGETS)
 # Sent by the load generator; host and content-length are the client's to set.
 HEADERS = [
     (k.decode(), v.decode()) for k, v in BROWSER_HEADERS if k not in (b"host", b"content-length")
@@ -59,9 +79,7 @@ LOAD_CPUS = set(range(CPUS - 1)) if CPUS > 1 else None
 
 
 def serve(kind: str) -> None:
-    """Run one candidate under uvicorn on an ephemeral port; print the port, serve forever."""
-    import uvicorn
-
+    """Run one candidate of `UVICORN`."""
     from asgi_hasura_jwt import HasuraJWTMiddleware
 
     app: Any = inner_app()
@@ -69,6 +87,13 @@ def serve(kind: str) -> None:
         # The config comes from HASURA_GRAPHQL_JWT_SECRET, as in a deployment.
         options = {"token_cache_size": 0} if kind.startswith("uncached") else {}
         app = HasuraJWTMiddleware(app, **options)
+    serve_app(app)
+
+
+def serve_app(app: Any) -> None:
+    """Serve ``app`` under uvicorn on an ephemeral port; print the port, serve forever."""
+    import uvicorn
+
     # proto=IPPROTO_TCP, not 0: asyncio sets TCP_NODELAY only on sockets whose proto says TCP,
     # and without it every keep-alive response waits ~40 ms for a delayed ACK (Nagle).
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
@@ -83,11 +108,15 @@ def serve(kind: str) -> None:
 class Server:
     """One candidate's server process."""
 
-    def __init__(self, kind: str, secret: dict[str, Any]) -> None:
+    def __init__(self, kind: str, secret: dict[str, Any], spec: Spec = UVICORN) -> None:
         self.kind = kind
+        self.path = spec.path
         env = {**os.environ, "HASURA_GRAPHQL_JWT_SECRET": json.dumps(secret)}
         self.process = subprocess.Popen(
-            [sys.executable, __file__, "--serve", kind], stdout=subprocess.PIPE, text=True, env=env
+            [sys.executable, spec.script, "--serve", kind],
+            stdout=subprocess.PIPE,
+            text=True,
+            env=env,
         )
         if SERVER_CPUS:
             os.sched_setaffinity(self.process.pid, SERVER_CPUS)
@@ -99,7 +128,7 @@ class Server:
         if not line:
             raise RuntimeError(f"the {self.kind} server did not start")
         port = int(line)
-        self.url = f"http://127.0.0.1:{port}/graphql"
+        self.url = f"http://127.0.0.1:{port}{self.path}"
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
             try:
@@ -135,8 +164,8 @@ class Load(Protocol):
 
 
 WRK_SCRIPT = """
-wrk.method = "POST"
-wrk.body = {body}
+wrk.method = "{method}"
+{body}
 {headers}
 """
 
@@ -144,12 +173,13 @@ wrk.body = {body}
 class Wrk:
     name = "wrk"
 
-    def __init__(self, token: str, connections: int, directory: Path) -> None:
+    def __init__(self, token: str, connections: int, directory: Path, spec: Spec = UVICORN) -> None:
         lines = [f"wrk.headers[{json.dumps(k)}] = {json.dumps(v)}" for k, v in HEADERS]
         lines.append(f'wrk.headers["Authorization"] = "Bearer {token}"')
-        self.script = directory / "post.lua"
+        body = "" if spec.body is None else f"wrk.body = {json.dumps(spec.body.decode())}"
+        self.script = directory / "request.lua"
         self.script.write_text(
-            WRK_SCRIPT.format(body=json.dumps(QUERY.decode()), headers="\n".join(lines))
+            WRK_SCRIPT.format(method=spec.method, body=body, headers="\n".join(lines))
         )
         self.connections = connections
 
@@ -177,9 +207,10 @@ class HttpxLoad:
 
     name = "httpx (client-bound: ratios understate the difference)"
 
-    def __init__(self, token: str, connections: int) -> None:
+    def __init__(self, token: str, connections: int, spec: Spec = UVICORN) -> None:
         self.headers = {**dict(HEADERS), "Authorization": f"Bearer {token}"}
         self.connections = connections
+        self.method, self.body = spec.method, spec.body
         if LOAD_CPUS:  # the client is this process; the servers are moved off these CPUs
             os.sched_setaffinity(0, LOAD_CPUS)
 
@@ -197,7 +228,7 @@ class HttpxLoad:
             async def worker() -> None:
                 nonlocal done
                 while time.perf_counter() < deadline:
-                    response = await client.post(url, content=QUERY)
+                    response = await client.request(self.method, url, content=self.body)
                     if response.status_code != 200:
                         raise RuntimeError(f"{url} answered {response.status_code}")
                     done += 1
@@ -238,13 +269,15 @@ def sample(server: Server, load: Load, seconds: int) -> Sample:
     return Sample(rate, (server.cpu_seconds() - cpu) / requests)
 
 
-def epoch(first: int, rounds: int, load: Load, seconds: int, runs: dict[str, Runs]) -> None:
+def epoch(
+    first: int, rounds: int, load: Load, seconds: int, runs: dict[str, Runs], spec: Spec = UVICORN
+) -> None:
     """Fresh servers, warmed up, then ``rounds`` rounds numbered from ``first``.
 
     A round runs bare, one wrapped server, bare, the other, bare (which wrapped server goes
     first alternates); each wrapped run is compared with the mean of the bare runs around it.
     """
-    bare, *wrapped = servers = [Server(kind, hasura_config("RS256")) for kind in SERVERS]
+    bare, *wrapped = servers = [Server(kind, hasura_config("RS256"), spec) for kind in spec.kinds]
     try:
         for server in servers:
             server.wait_ready()
@@ -261,13 +294,13 @@ def epoch(first: int, rounds: int, load: Load, seconds: int, runs: dict[str, Run
                 f"{kind} {run.wrapped[-1].throughput:.0f}/s (bare {run.bare[-1].throughput:.0f}/s)"
                 for kind, run in runs.items()
             )
-            print(f"uvicorn: round {index + 1}: {line}", flush=True)
+            print(f"{spec.name}: round {index + 1}: {line}", flush=True)
     finally:
         for server in servers:
             server.stop()
 
 
-def figures_from(runs: dict[str, Runs], setup: str) -> list[Figure]:
+def figures_from(runs: dict[str, Runs], setup: str, spec: Spec = UVICORN) -> list[Figure]:
     figures = []
     for kind, run in runs.items():
         ratio = paired_ratios([s.throughput for s in run.wrapped], [s.throughput for s in run.bare])
@@ -279,48 +312,64 @@ def figures_from(runs: dict[str, Runs], setup: str) -> list[Figure]:
         ]
         figures.append(
             Figure(
-                "uvicorn",
-                f"{kind}: throughput / bare",
+                spec.name,
+                f"{kind}: throughput / {spec.kinds[0]}",
                 ratio.median,
                 "x",
-                TARGETS[kind],
+                spec.targets.get(kind),
                 f"IQR {ratio.low:.3f}-{ratio.high:.3f}; median {rates[0]:.0f} vs {rates[1]:.0f}"
                 f" req/s; by server CPU per request {by_cpu.median:.3f}x; {setup}",
                 {"ratio": ratio.as_dict(), "ratio_by_server_cpu": by_cpu.as_dict()},
             )
         )
+        if kind in spec.cpu_targets:
+            cpu = statistics.median(s.cpu_per_request for s in run.wrapped) * 1e6
+            bare = statistics.median(s.cpu_per_request for s in run.bare) * 1e6
+            figures.append(
+                Figure(
+                    spec.name,
+                    f"{kind}: server CPU per request",
+                    cpu,
+                    " µs",
+                    spec.cpu_targets[kind],
+                    f"{spec.kinds[0]} beside it: {bare:.0f} µs; {setup}",
+                )
+            )
     return figures
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+def main(
+    spec: Spec = UVICORN, serve_kind: Callable[[str], None] = serve, doc: str = __doc__ or ""
+) -> None:
+    """The command line of a `Spec`'s benchmark: ``serve_kind`` runs a ``--serve`` candidate."""
+    parser = argparse.ArgumentParser(description=doc.split("\n")[0])
     parser.add_argument("--epochs", type=int, default=5, help="fresh servers each epoch")
     parser.add_argument("--rounds", type=int, default=5, help="per epoch")
     parser.add_argument("--duration", type=int, default=1, help="whole seconds per run")
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--httpx", action="store_true", help="use httpx even if wrk is there")
-    parser.add_argument("--serve", choices=SERVERS, help=argparse.SUPPRESS)
+    parser.add_argument("--serve", choices=spec.kinds, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
-        serve(args.serve)
+        serve_kind(args.serve)
         return
 
     token = clerk_token("RS256")
-    runs = {kind: Runs() for kind in SERVERS[1:]}
+    runs = {kind: Runs() for kind in spec.kinds[1:]}
     with tempfile.TemporaryDirectory() as directory:
         use_wrk = shutil.which("wrk") and not args.httpx
         load: Load = (
-            Wrk(token, args.connections, Path(directory))
+            Wrk(token, args.connections, Path(directory), spec)
             if use_wrk
-            else HttpxLoad(token, args.connections)
+            else HttpxLoad(token, args.connections, spec)
         )
         for number in range(args.epochs):
-            epoch(number * args.rounds, args.rounds, load, args.duration, runs)
+            epoch(number * args.rounds, args.rounds, load, args.duration, runs, spec)
     # uvicorn's "auto" uses httptools when installed, else h11 (slower: the ratios look better).
     http = "httptools" if find_spec("httptools") else "h11"
     write_result(
-        "uvicorn",
-        figures_from(runs, f"{load.name.split()[0]}, uvicorn with {http}"),
+        spec.name,
+        figures_from(runs, f"{load.name.split()[0]}, uvicorn with {http}", spec),
         load_generator=load.name,
         http_implementation=http,
         server_cpus=sorted(SERVER_CPUS) if SERVER_CPUS else "any",
@@ -331,7 +380,10 @@ def main() -> None:
         samples={
             kind: {
                 side: [(round(s.throughput, 1), round(s.cpu_per_request * 1e6, 1)) for s in samples]
-                for side, samples in (("wrapped", run.wrapped), ("bare beside", run.bare))
+                for side, samples in (
+                    ("wrapped", run.wrapped),
+                    (f"{spec.kinds[0]} beside", run.bare),
+                )
             }
             for kind, run in runs.items()
         },

@@ -2,12 +2,13 @@
 
     .venv/bin/python benchmarks/run_all.py [--quick] [--only verify asgi ...]
 
-Runs, each in its own process: bench_verify.py, bench_asgi.py, bench_uvicorn.py, and, when
-present, bench_jwks.py and bench_websocket.py. Each writes benchmarks/results/<name>.json; this
-script reads them back, prints the combined table and writes benchmarks/results/summary.json and
-benchmarks/results/summary.md (a Markdown section for the README, with the command that made
-it). ``--quick`` shortens our three benchmarks for a smoke test; it and ``--only`` write
-summary.partial.{json,md} instead, so the full run's summary is never replaced by either.
+Runs, each in its own process: bench_verify.py, bench_asgi.py, bench_uvicorn.py,
+bench_webhook.py, and, when present, bench_jwks.py and bench_websocket.py. Each writes
+benchmarks/results/<name>.json; this script reads them back, prints the combined table and
+writes benchmarks/results/summary.json and benchmarks/results/summary.md (a Markdown section for
+the README, with the command that made it). ``--quick`` shortens our four server and in-process
+benchmarks for a smoke test; it and ``--only`` write summary.partial.{json,md} instead, so the
+full run's summary is never replaced by either.
 
 Exits 1 when a benchmark leaves no result (with ``--strict``, also when a target is not met: a
 benchmark run is a measurement, not a test).
@@ -74,6 +75,7 @@ BENCHMARKS = [
     Benchmark("verify", "bench_verify.py", ("--rounds", "5", "--seconds", "0.005")),
     Benchmark("asgi", "bench_asgi.py", ("--rounds", "5", "--seconds", "0.005")),
     Benchmark("uvicorn", "bench_uvicorn.py", ("--epochs", "1", "--rounds", "3")),
+    Benchmark("webhook", "bench_webhook.py", ("--epochs", "1", "--rounds", "3")),
     Benchmark("jwks", "bench_jwks.py", figures=jwks_figures),
     Benchmark("websocket", "bench_websocket.py", figures=websocket_figures),
 ]

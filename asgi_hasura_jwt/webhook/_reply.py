@@ -42,16 +42,17 @@ def json_reply(status: int, value: Any, *headers: tuple[bytes, bytes]) -> Reply:
 
 def granted(session: Session, now: float) -> Reply:
     """200: the session's variables (``X-Hasura-Role``, ...), and its end when it has one."""
-    body = {_hasura_case(name): value for name, value in session.items()}
+    body = _variables(tuple(session.items()))
     # valid_until (exp + allowed_skew) is when the webhook stops accepting the token, so the
     # instant at which a socket opened with it should close, as the middleware closes its own.
     until = session.valid_until
     if until is not None:
-        body["Cache-Control"] = f"max-age={max(0, math.floor(until - now))}"
-        expires = _http_date(until)
+        end = {"Cache-Control": f"max-age={max(0, math.floor(until - now))}"}
+        expires = _http_date(math.floor(until))
         if expires is not None:
-            body["Expires"] = expires
-    return json_reply(200, body, _NO_STORE)
+            end["Expires"] = expires
+        body = body[:-1] + b"," + _dumps(end)[1:]
+    return Reply(200, body, [_JSON, _NO_STORE])
 
 
 def unauthorized(error: AuthError) -> Reply:
@@ -67,18 +68,24 @@ def _dumps(value: Any) -> bytes:
     return json.dumps(value, separators=(",", ":")).encode()
 
 
+# The cached token's sessions repeat: their JSON and their end's date are made once each.
 @lru_cache(maxsize=256)
-def _hasura_case(name: str) -> str:
+def _variables(items: tuple[tuple[str, str], ...]) -> bytes:
     # x-hasura-user-id -> X-Hasura-User-Id, as Hasura's docs spell them; Hasura matches names
     # case-insensitively, so this is for the humans reading the answer.
+    return _dumps({_hasura_case(name): value for name, value in items})
+
+
+def _hasura_case(name: str) -> str:
     return "-".join(part[:1].upper() + part[1:] for part in name.split("-"))
 
 
-def _http_date(instant: float) -> str | None:
+@lru_cache(maxsize=256)
+def _http_date(instant: int) -> str | None:
     """RFC 9110's IMF-fixdate, the ``%a, %d %b %Y %T GMT`` Hasura parses; ``None`` past year
     9999 (``exp`` may be up to 2^63), where ``"Cache-Control"`` alone says it.
     """
     try:
-        return formatdate(math.floor(instant), usegmt=True)
+        return formatdate(instant, usegmt=True)
     except (OverflowError, OSError, ValueError):
         return None
