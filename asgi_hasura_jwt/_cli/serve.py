@@ -21,7 +21,7 @@ from typing import Any
 
 from .. import __version__
 from .._errors import ConfigError
-from .common import EXIT_OK, Subcommands, UsageError
+from .common import EXIT_OK, Subcommands, UsageError, add_azp_arguments
 
 _LEVELS = ("debug", "info", "warning", "error")
 
@@ -38,17 +38,7 @@ def register(commands: Subcommands) -> None:
     )
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
     serve.add_argument("--port", type=int, default=8080, help="port to listen on (8080)")
-    serve.add_argument(
-        "--authorized-party",
-        action="append",
-        metavar="ORIGIN",
-        help="accepted azp value (Clerk: your app's origins); repeatable",
-    )
-    serve.add_argument(
-        "--require-azp",
-        action="store_true",
-        help="with --authorized-party: refuse tokens without azp",
-    )
+    add_azp_arguments(serve)
     serve.add_argument(
         "--fallback-webhook",
         metavar="URL",
