@@ -13,7 +13,7 @@ from types import MappingProxyType
 from ._cache import TokenCache, VerifiedToken, claims_cost
 from ._clerk import SignedOut
 from ._config import JWTConfig, TokenLocation
-from ._errors import AccessDenied, AuthError, InvalidHeaders, InvalidJWT, as_auth_error
+from ._errors import AccessDenied, AuthError, InvalidHeaders, InvalidJWT, internal_error
 from ._keys import KeySource
 from ._names import (
     ACCESS_KEY,
@@ -140,7 +140,7 @@ class Authenticator:
         except AuthError:
             raise
         except Exception as exc:
-            raise as_auth_error(exc)  # noqa: B904 - as_auth_error chains the cause itself
+            raise internal_error(exc)  # noqa: B904 - internal_error chains the cause itself
 
     async def _authenticate(self, headers: Sequence[tuple[bytes, bytes]]) -> Session:
         request = RequestHeaders(headers, self._custom_names)

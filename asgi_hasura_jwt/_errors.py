@@ -116,14 +116,12 @@ class AccessDenied(AuthError):
     code = "access-denied"
 
 
-def as_auth_error(exc: Exception) -> AuthError:
-    """The client-facing error for anything raised while authenticating.
+def internal_error(exc: Exception) -> InvalidJWT:
+    """The client-facing error for an unexpected exception while authenticating (spec 3).
 
-    An unexpected exception fails closed as ``invalid-jwt``; its traceback is logged for
-    operators (our messages never hold a token or secret, and locals are not logged).
+    It fails closed as ``invalid-jwt``; its traceback is logged for operators (our messages
+    never hold a token or secret, and locals are not logged).
     """
-    if isinstance(exc, AuthError):
-        return exc
     logger.error("unexpected error while authenticating a request", exc_info=exc)
     error = InvalidJWT("internal error")
     error.__cause__ = exc

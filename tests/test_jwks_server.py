@@ -275,7 +275,9 @@ async def test_middleware_end_to_end_with_an_outage(lifespan: str) -> None:
             session_app,
             jwt_secret={"jwk_url": f"{jwks_base}/jwks"},
             environ={},
-            jwks_min_refresh_interval=0.3,
+            # Long enough that the 20 first requests finish before a refresh is due, even on a
+            # loaded machine.
+            jwks_min_refresh_interval=1.0,
         )
         async with (
             loopback_server(middleware, lifespan=lifespan) as (base, _),
@@ -294,7 +296,7 @@ async def test_middleware_end_to_end_with_an_outage(lifespan: str) -> None:
                     task_group.start_soon(request)
             assert endpoint.calls == 1
             endpoint.status = 500
-            deadline = time.monotonic() + 0.8  # past the refresh due at ~0.3 s
+            deadline = time.monotonic() + 1.5  # past the refresh due at ~1 s
             while time.monotonic() < deadline:
                 await request()
                 await anyio.sleep(0.02)

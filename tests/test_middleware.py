@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 import asgi_hasura_jwt
-from asgi_hasura_jwt import ConfigError, HasuraJWTMiddleware, Session, get_session
+from asgi_hasura_jwt import ConfigError, HasuraJWTMiddleware, Session, clerk, get_session
 
 from .conftest import HMAC_SECRET, SigningKey, call, echo_app, middleware, mint
 
@@ -28,9 +28,6 @@ def test_exported_members() -> None:
     }
     assert set(asgi_hasura_jwt.__all__) - {"__version__"} == public
     assert asgi_hasura_jwt.__all__ == sorted(asgi_hasura_jwt.__all__)
-    # `import asgi_hasura_jwt.clerk` here would make asgi_hasura_jwt a local name of the test.
-    from asgi_hasura_jwt import clerk
-
     assert clerk.__all__ == ["jwt_secret"]
 
 

@@ -19,7 +19,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 from websockets.typing import Subprotocol
 
-from asgi_hasura_jwt import HasuraJWTMiddleware, get_session
+from asgi_hasura_jwt import HasuraJWTMiddleware, WebSocketClosedError, get_session
 
 from .conftest import HMAC_SECRET, SigningKey, mint, payload
 from .servers import serve
@@ -131,6 +131,17 @@ async def test_running_subscription_is_closed_at_expiry(
             arrived = time.time()
     assert close == (4403, '{"message":"4403: Forbidden: JWT expired"}')
     assert exp <= arrived < exp + 0.5
-    # Strawberry sees a disconnect and stops its operation: no error from it, the middleware
-    # or uvicorn.
-    assert not [r for r in caplog.records if r.levelno >= logging.ERROR], caplog.text
+    # Strawberry sees a disconnect and stops its operation: no error from the middleware or
+    # uvicorn. One record is Strawberry's own and racy: a tick sent between the close and its
+    # reader seeing the disconnect fails with WebSocketClosedError (ASGI: a send on a closed
+    # socket raises an OSError), which Strawberry logs as it does for a client that leaves
+    # mid-send under any server.
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR and not _send_race(r)]
+    assert not errors, caplog.text
+
+
+def _send_race(record: logging.LogRecord) -> bool:
+    error = record.exc_info[1] if record.exc_info else None
+    while error is not None and not isinstance(error, WebSocketClosedError):
+        error = error.__cause__ or error.__context__
+    return record.name == "strawberry.ws.task" and error is not None

@@ -22,7 +22,7 @@ from asgi_hasura_jwt._errors import (
     InvalidHeaders,
     InvalidJWT,
     WebSocketClosedError,
-    as_auth_error,
+    internal_error,
 )
 from asgi_hasura_jwt._session import Session
 from asgi_hasura_jwt._types import ASGIApp, Message, Receive, Scope, Send
@@ -66,7 +66,7 @@ class FakeAuthenticator:
         token = found[0].decode().removeprefix("Bearer ")
         if token == "boom":
             # The real Authenticator fails closed this way (tests/test_middleware.py).
-            raise as_auth_error(RuntimeError("bug in the core"))
+            raise internal_error(RuntimeError("bug in the core"))
         if token not in self.tokens:
             raise InvalidJWT("JWSError JWSInvalidSignature")
         return self.tokens[token]

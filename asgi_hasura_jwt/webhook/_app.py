@@ -11,7 +11,7 @@ import dataclasses
 import logging
 
 from .._core import Core
-from .._errors import AuthError, as_auth_error
+from .._errors import AuthError, internal_error
 from .._jwks import JWKSStatus, handle_lifespan
 from .._types import Receive, Scope, Send
 from ._fallback import Fallback
@@ -70,7 +70,7 @@ class WebhookApp:
             reply = await self._authenticate(scope, receive)
         except Exception as exc:
             # Never a 500: Hasura would fail the client's request as its own internal error.
-            reply = unauthorized(as_auth_error(exc))
+            reply = unauthorized(internal_error(exc))
         if reply is not None:
             await reply.send(send)
 
