@@ -122,7 +122,11 @@ class Fallback:
 
 
 def _forwarded(headers: Headers) -> Headers:
-    return [(name, value) for name, value in headers if name.lower().decode() not in _NOT_FORWARDED]
+    return [
+        (name, value)
+        for name, value in headers
+        if name.lower().decode("latin-1") not in _NOT_FORWARDED
+    ]
 
 
 def _fields(envelope: dict[str, Any]) -> dict[str, Any]:
