@@ -6,10 +6,10 @@ Three candidates, each uvicorn with one worker in its own process on 127.0.0.1: 
 answering every request 200 with a small JSON body, the webhook (``create_app``) with its
 verified-token cache (every request after the first is a cache hit), and the webhook with the
 cache off (every request verifies RS256). Every request is Hasura's GET mode: ``GET /auth``
-with a browser's headers and a Clerk RS256 token. bench_uvicorn.py's servers, load generators
-(wrk, else httpx), rounds and paired ratios are used as they are; besides the throughput
-ratios, the server CPU time per cached request is a figure (the issue's "well under a
-millisecond"). Writes benchmarks/results/webhook.json.
+with a browser's headers and a Clerk RS256 token. The servers, load generators (wrk, else
+httpx), rounds and paired ratios are bench_uvicorn.py's (`_servers`, `_load`). The ratios to a
+handler that does nothing are shown without targets; the target is the server CPU time per
+cached request (the issue's "well under a millisecond"). Writes benchmarks/results/webhook.json.
 """
 
 from __future__ import annotations
@@ -17,14 +17,14 @@ from __future__ import annotations
 from typing import Any
 
 from _report import Target
-from bench_uvicorn import Spec, main, serve_app
+from _servers import Spec, main, serve_app
 
 KINDS = ("bare 200", "cached /auth", "uncached /auth")
 WEBHOOK = Spec(
     "webhook",
     __file__,
     KINDS,
-    {"cached /auth": Target(">=", 0.80), "uncached /auth": Target(">=", 0.50)},
+    {},  # the ratios to a handler that does nothing are shown, not targets
     path="/auth",
     method="GET",
     body=None,
