@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -60,9 +61,10 @@ def test_serve_answers_and_stops_cleanly_on_sigterm() -> None:
         }
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", trust_env=False) as client:
             assert client.get("/healthz").json() == {"status": "ok"}
-            # The real clock here: the token's exp is minutes ahead of it.
-            answer = client.get("/auth", headers=bearer(token()))
-            assert answer.json()["X-Hasura-Role"] == "user"
+            # The process has the real clock: a token of now, not of the suite's NOW.
+            now = int(time.time())
+            answer = client.get("/auth", headers=bearer(token(iat=now - 5, exp=now + 90)))
+            assert answer.json()["X-Hasura-Role"] == "user", answer.text
             assert client.get("/auth").status_code == 401
         process.send_signal(signal.SIGTERM)
         out, err = process.communicate(timeout=15)
