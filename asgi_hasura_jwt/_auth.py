@@ -8,7 +8,6 @@ from __future__ import annotations
 import hmac
 import time
 from collections.abc import Callable, Collection, Mapping, Sequence
-from dataclasses import dataclass
 from types import MappingProxyType
 
 from ._cache import TokenCache, VerifiedToken, claims_cost
@@ -32,20 +31,13 @@ from ._roles import select_role, session_variables
 from ._session import Session, token_session
 from ._token import ParsedToken, parse_token
 from ._types import Clock
-from ._verify import TokenVerifier, check_times
+from ._verify import ConfiguredVerifier, TokenVerifier, check_times
 
 _AUTHORIZATION = TokenLocation("Authorization")
 MISSING_TOKEN = "Missing 'Authorization' or 'Cookie' header in JWT authentication mode"  # noqa: S105
 
 # A token as the pre-match saw it: verified before (for some config), parsed now, or unreadable.
 Candidate = VerifiedToken | ParsedToken | InvalidJWT
-
-
-@dataclass(frozen=True)
-class ConfiguredVerifier:
-    index: int
-    config: JWTConfig
-    verifier: TokenVerifier
 
 
 class Authenticator:
@@ -178,7 +170,8 @@ class Authenticator:
 
     def _no_token(self, request: RequestHeaders, message: str) -> Session:
         if self._unauthorized_role is None:
-            raise InvalidHeaders(message)
+            # No token at all: another authenticator's turn. Signed out: a token we verified.
+            raise InvalidHeaders(message).as_unclaimed(message == MISSING_TOKEN)
         return request.header_session(self._unauthorized_role, "unauthorized")
 
     async def _token_session(
@@ -233,9 +226,11 @@ class Authenticator:
         if not any_token:
             return None
         if not pairs:
-            raise InvalidJWT("JWTNotInIssuer")
+            raise InvalidJWT("JWTNotInIssuer").as_unclaimed()
         if len(pairs) > 1:
-            raise InvalidHeaders("Could not verify JWT: Multiple JWTs found")
+            # Unreadable tokens match every config (they have no `iss`): that is no claim.
+            unread = all(isinstance(candidate, InvalidJWT) for _, candidate, _ in pairs)
+            raise InvalidHeaders("Could not verify JWT: Multiple JWTs found").as_unclaimed(unread)
         return pairs[0]
 
     def _parse(self, token: str) -> ParsedToken | InvalidJWT:
@@ -277,7 +272,7 @@ class Authenticator:
         request: RequestHeaders,
     ) -> Session:
         if isinstance(parsed, InvalidJWT):
-            raise parsed
+            raise parsed.as_unclaimed()  # not a JWT this package can read
         verifier = configured.verifier
         key_version = verifier.keys.version
         await verifier.verify_signature(parsed)

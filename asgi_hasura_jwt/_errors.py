@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import logging
+from typing import TypeVar
 
 logger = logging.getLogger("asgi_hasura_jwt")
 
@@ -46,17 +47,29 @@ class WebSocketClosedError(HasuraJWTError, OSError):
     """
 
 
+AnyAuthError = TypeVar("AnyAuthError", bound="AuthError")
+
+
 class AuthError(HasuraJWTError):
     """A request failed authentication; answered with Hasura's error body."""
 
     code: str = "invalid-jwt"
     status: int = 400
+    # True when no config took the request's token up: there was none, it is not a readable
+    # JWT, or its issuer is no config's. Another authenticator (the webhook's fallback) may be
+    # asked then; a token that a config took up and refused is refused for good.
+    unclaimed: bool = False
 
     def __init__(self, message: str, *, status: int | None = None) -> None:
         super().__init__(message)
         self.message = message
         if status is not None:
             self.status = status
+
+    def as_unclaimed(self: AnyAuthError, unclaimed: bool = True) -> AnyAuthError:
+        """This error, with `unclaimed` set to ``unclaimed``: ``raise error.as_unclaimed()``."""
+        self.unclaimed = unclaimed
+        return self
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(code={self.code!r}, status={self.status}, {self.message!r})"

@@ -5,14 +5,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ._auth import Authenticator
-from ._errors import ConfigError
-from ._events import PUBLIC, Events
+from ._core import Core, resolve_settings
+from ._events import PUBLIC
 from ._http import HTTPAuth
-from ._jwks import JWKSStatus, KeySources, handle_lifespan
-from ._jwks.lifespan import Background
+from ._jwks import JWKSStatus, handle_lifespan
 from ._request import headers_carrying
-from ._revocation import Revocations, RevocationStatus
+from ._revocation import RevocationStatus
 from ._session import Session
 from ._settings import Settings
 from ._types import ASGIApp, Receive, Scope, Send
@@ -32,50 +30,24 @@ class HasuraJWTMiddleware:
     """
 
     def __init__(self, app: ASGIApp, *, settings: Settings | None = None, **options: Any) -> None:
-        if settings is None:
-            settings = Settings(**options)
-        elif options:
-            raise ConfigError(
-                f"settings: pass either settings= or options, not both (got {sorted(options)})"
-            )
-        elif not isinstance(settings, Settings):
-            raise ConfigError(f"settings: expected Settings, got {type(settings).__name__}")
+        core = self._core = Core(resolve_settings(settings, options))
+        settings = core.settings
         self.app = app
-        self._events = events = Events.of(settings.on_event)
-        self._revocations = Revocations(
-            ttl=settings.revocation_ttl, store=settings.revocations, clock=settings.clock
-        )
-        key_sources = KeySources(settings.jwks, http_client=settings.http_client, events=events)
-        self._authenticator = Authenticator(
-            settings.configs,
-            key_sources,
-            admin_secret=settings.admin_secret,
-            unauthorized_role=settings.unauthorized_role,
-            authorized_parties=settings.authorized_parties,
-            require_azp=settings.require_azp,
-            max_token_bytes=settings.max_token_bytes,
-            cache_entries=settings.token_cache_size,
-            cache_bytes=settings.token_cache_bytes,
-            clock=settings.clock,
-            revocations=self._revocations.list,
-        )
-        self._remote_key_sets = list(key_sources.remote.values())
-        # What the lifespan runs: the JWKS refreshers, and the revocation subscriber if shared.
-        self._background: list[Background] = [*self._remote_key_sets]
-        if settings.revocations is not None:
-            self._background.append(self._revocations)
+        self._events = events = core.events
+        self._revocations = core.revocations
+        self._background = core.background
         self._exact_public = settings.public_exact
         self._public_prefixes = settings.public_prefixes
         self._http = HTTPAuth(
             app,
-            self._authenticator,
+            core.authenticator,
             errors_as_200=settings.errors_as_200,
             on_error=settings.on_error,
             events=events,
         )
         self._websocket = WebSocketAuth(
             app,
-            self._authenticator,
+            core.authenticator,
             allowed_origins=settings.allowed_origins,
             clock=settings.clock,
             default_protocol=settings.websocket_default_protocol,
@@ -120,13 +92,13 @@ class HasuraJWTMiddleware:
             raise TypeError(f"token: expected a str, got {type(token).__name__}")
         if role is not None and not isinstance(role, str):
             raise TypeError(f"role: expected a str or None, got {type(role).__name__}")
-        authenticator = self._authenticator
+        authenticator = self._core.authenticator
         headers = headers_carrying(token, authenticator.token_location, role)
         return await authenticator.authenticate(headers)
 
     def jwks_status(self) -> list[JWKSStatus]:
         """The state of every remote key set, for a health endpoint (spec 4.3)."""
-        return [key_set.status() for key_set in self._remote_key_sets]
+        return self._core.jwks_status()
 
     async def revoke(self, *, sub: str | None = None, sid: str | None = None) -> None:
         """End sessions now: tokens with this ``sid``, and tokens of this ``sub`` issued

@@ -168,7 +168,8 @@ def _bearer_token(raw: bytes) -> str:
     words = [word for word in value.replace("\t", " ").split(" ") if word]
     # Ours: the scheme is case-insensitive (RFC 9110 11.1, RFC 6750); Hasura wants "Bearer".
     if len(words) != 2 or words[0].lower() != "bearer":
-        raise InvalidHeaders("Malformed Authorization header")
+        # Another scheme (Basic, an opaque session token) may be another authenticator's.
+        raise InvalidHeaders("Malformed Authorization header").as_unclaimed()
     return words[1]
 
 

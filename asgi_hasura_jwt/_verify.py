@@ -7,11 +7,15 @@ alone; header members that could import a key (``jwk``, ``jku``, ``x5u``, ``x5c`
 from __future__ import annotations
 
 from collections.abc import Collection
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from ._errors import InvalidJWT
 from ._keys import HMAC_MIN_BYTES, OKP_ALGORITHMS, RSA_ALGORITHMS, KeySource, VerificationKey
 from ._token import ParsedToken
+
+if TYPE_CHECKING:
+    from ._config import JWTConfig
 
 KNOWN_ALGORITHMS = frozenset(
     [*HMAC_MIN_BYTES, *RSA_ALGORITHMS, "ES256", "ES384", "ES512", *OKP_ALGORITHMS]
@@ -118,3 +122,12 @@ def _check_authorized_party(azp: Any, allowed: frozenset[str], required: bool) -
         return
     if not isinstance(azp, str) or azp not in allowed:
         raise InvalidJWT("JWTNotInAuthorizedParties: azp is not an authorized party")
+
+
+@dataclass(frozen=True)
+class ConfiguredVerifier:
+    """The verifier of the config at ``index`` in the list of configs (cache keys use it)."""
+
+    index: int
+    config: JWTConfig
+    verifier: TokenVerifier

@@ -3,7 +3,8 @@
     .venv/bin/python benchmarks/run_all.py [--quick] [--only verify asgi ...]
 
 Runs, each in its own process: bench_verify.py, bench_asgi.py, bench_events.py,
-bench_revocation.py, bench_uvicorn.py, and, when present, bench_jwks.py and bench_websocket.py.
+bench_revocation.py, bench_uvicorn.py, bench_webhook.py, and, when present, bench_jwks.py and
+bench_websocket.py.
 Each writes benchmarks/results/<name>.json; this script reads them back, prints the combined
 table and writes benchmarks/results/summary.json and benchmarks/results/summary.md (a Markdown
 section for the README, with the command that made it). ``--quick`` shortens our benchmarks for
@@ -77,6 +78,7 @@ BENCHMARKS = [
     Benchmark("revocation", "bench_revocation.py", ("--rounds", "5", "--seconds", "0.005")),
     Benchmark("events", "bench_events.py", ("--rounds", "5", "--seconds", "0.005")),
     Benchmark("uvicorn", "bench_uvicorn.py", ("--epochs", "1", "--rounds", "3")),
+    Benchmark("webhook", "bench_webhook.py", ("--epochs", "1", "--rounds", "3")),
     Benchmark("jwks", "bench_jwks.py", figures=jwks_figures),
     Benchmark("websocket", "bench_websocket.py", figures=websocket_figures),
 ]

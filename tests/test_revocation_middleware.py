@@ -48,7 +48,7 @@ def guarded(app: Any = echo_app, **options: Any) -> tuple[HasuraJWTMiddleware, C
 
 
 def authenticator(middleware: HasuraJWTMiddleware) -> Authenticator:
-    return middleware._authenticator
+    return middleware._core.authenticator
 
 
 async def assert_revoked(middleware: HasuraJWTMiddleware, value: str) -> None:

@@ -1,4 +1,5 @@
-"""The ``asgi-hasura-jwt`` command: ``verify`` a token, ``mint`` development tokens, ``demo``.
+"""The ``asgi-hasura-jwt`` command: ``verify`` a token, ``mint`` development tokens, ``demo``,
+``serve`` the auth webhook.
 
 One module per subcommand, each with a ``register`` that adds its parser and a ``run`` handler;
 `common` holds what they share. Exit codes: 0 success, 1 the token failed authentication, 2 a
@@ -15,10 +16,10 @@ from collections.abc import Mapping, Sequence
 from typing import NoReturn
 
 from .. import __version__
-from . import demo, mint, verify
+from . import demo, mint, serve, verify
 from .common import EXIT_USAGE, UsageError
 
-COMMANDS = (verify, mint, demo)
+COMMANDS = (verify, mint, demo, serve)
 
 
 class _Parser(argparse.ArgumentParser):

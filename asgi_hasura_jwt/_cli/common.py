@@ -20,6 +20,22 @@ class UsageError(Exception):
     """A one-line problem with the command line or the configuration (exit 2)."""
 
 
+def add_azp_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--authorized-party`` and ``--require-azp``: the ``authorized_parties`` and
+    ``require_azp`` options (spec 6)."""
+    parser.add_argument(
+        "--authorized-party",
+        action="append",
+        metavar="ORIGIN",
+        help="accepted azp value (Clerk: your app's origins); repeatable",
+    )
+    parser.add_argument(
+        "--require-azp",
+        action="store_true",
+        help="with --authorized-party: reject tokens without azp",
+    )
+
+
 def read_value(text: str, what: str) -> str:
     """``text`` itself, or the contents of the file named by ``@path``."""
     if not text.startswith("@"):

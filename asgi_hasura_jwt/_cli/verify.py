@@ -26,7 +26,14 @@ from .._keys import VerificationKey
 from .._options import DEFAULT_JWKS_OPTIONS
 from .._request import headers_carrying
 from .._session import Session
-from .common import EXIT_AUTH, EXIT_OK, Subcommands, UsageError, load_configs
+from .common import (
+    EXIT_AUTH,
+    EXIT_OK,
+    Subcommands,
+    UsageError,
+    add_azp_arguments,
+    load_configs,
+)
 from .explain import (
     Evidence,
     duration,
@@ -55,17 +62,7 @@ def register(commands: Subcommands) -> None:
         " (HASURA_GRAPHQL_JWT_SECRETS, then HASURA_GRAPHQL_JWT_SECRET)",
     )
     verify.add_argument("--role", help="send this x-hasura-role request header")
-    verify.add_argument(
-        "--authorized-party",
-        action="append",
-        metavar="ORIGIN",
-        help="accepted azp value (Clerk: your app's origins); repeatable",
-    )
-    verify.add_argument(
-        "--require-azp",
-        action="store_true",
-        help="with --authorized-party: reject tokens without azp",
-    )
+    add_azp_arguments(verify)
     verify.add_argument(
         "--at", type=_instant, metavar="TIME", help="verify as of TIME (POSIX seconds or ISO 8601)"
     )

@@ -30,14 +30,16 @@ class DownloadFailed(Exception):
     """A response that cannot be a JWKS; the message is safe to log."""
 
 
-def parse_url(url: str) -> httpx.URL:
-    """``url`` parsed; raises `ConfigError` unless it is an http(s) URL with a host."""
+def parse_url(url: str, name: str = "jwk_url") -> httpx.URL:
+    """``url`` parsed; raises `ConfigError` (naming ``name``) unless it is an http(s) URL with a
+    host.
+    """
     try:
         parsed = httpx.URL(url)
     except (TypeError, httpx.InvalidURL) as exc:
-        raise ConfigError(f"jwk_url is not a valid URL: {exc}") from exc
+        raise ConfigError(f"{name} is not a valid URL: {exc}") from exc
     if parsed.scheme not in ("http", "https") or not parsed.host:
-        raise ConfigError("jwk_url must be an http:// or https:// URL with a host")
+        raise ConfigError(f"{name} must be an http:// or https:// URL with a host")
     return parsed
 
 
