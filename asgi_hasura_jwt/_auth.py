@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import hmac
 import time
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Sequence
 from types import MappingProxyType
 
 from ._cache import TokenCache, VerifiedToken, claims_cost
@@ -15,6 +15,7 @@ from ._clerk import SignedOut
 from ._config import JWTConfig, TokenLocation
 from ._errors import AccessDenied, AuthError, InvalidHeaders, InvalidJWT, internal_error
 from ._keys import KeySource
+from ._locate import Candidate, TokenLocator
 from ._names import (
     ACCESS_KEY,
     ADMIN_SECRET,
@@ -29,15 +30,12 @@ from ._request import RequestHeaders, header_text, plain_bearer
 from ._revocation import REVOKED, RevocationList
 from ._roles import select_role, session_variables
 from ._session import Session, token_session
-from ._token import ParsedToken, parse_token
+from ._token import ParsedToken
 from ._types import Clock
 from ._verify import ConfiguredVerifier, TokenVerifier, check_times
 
 _AUTHORIZATION = TokenLocation("Authorization")
 MISSING_TOKEN = "Missing 'Authorization' or 'Cookie' header in JWT authentication mode"  # noqa: S105
-
-# A token as the pre-match saw it: verified before (for some config), parsed now, or unreadable.
-Candidate = VerifiedToken | ParsedToken | InvalidJWT
 
 
 class Authenticator:
@@ -60,7 +58,6 @@ class Authenticator:
     ) -> None:
         self._admin_secret = admin_secret.encode("utf-8") if admin_secret else None
         self._unauthorized_role = unauthorized_role or None
-        self._max_token_bytes = max_token_bytes
         self.revocations = RevocationList(clock=clock) if revocations is None else revocations
         self._clock = clock
         self.cache = TokenCache(cache_entries, cache_bytes)
@@ -76,7 +73,7 @@ class Authenticator:
             by_location.setdefault(config.location, []).append(
                 ConfiguredVerifier(index, config, verifier)
             )
-        self._by_location: Mapping[TokenLocation, list[ConfiguredVerifier]] = by_location
+        self._locator = TokenLocator(by_location, self.cache, max_token_bytes)
         self._custom_names = frozenset(
             location.name.encode("latin-1")
             for location in by_location
@@ -159,7 +156,7 @@ class Authenticator:
                 presented = request.access_key
             if presented is not None:
                 return self._admin_session(presented, request)
-        match = self._locate(request)
+        match = self._locator.locate(request)
         if match is None:
             return self._no_token(request, MISSING_TOKEN)
         try:
@@ -193,7 +190,7 @@ class Authenticator:
                 return self._cached_session(cached, configured, request.role, request)
             # Verified with keys that have changed since: verify again from scratch.
             self.cache.discard(key)
-        parsed = self._parse(token) if isinstance(seen, VerifiedToken) else seen
+        parsed = self._locator.parse(token) if isinstance(seen, VerifiedToken) else seen
         with verifying(probe):
             return await self._verified_session(token, parsed, configured, request)
 
@@ -203,41 +200,6 @@ class Authenticator:
         if not hmac.compare_digest(presented, self._admin_secret):
             raise AccessDenied(f"invalid {ADMIN_SECRET}/{ACCESS_KEY}", status=401)
         return request.header_session(request.role or "admin", "admin")
-
-    def _locate(self, request: RequestHeaders) -> tuple[str, Candidate, ConfiguredVerifier] | None:
-        """The one (token, config) pair to verify, or ``None`` when there is no token."""
-        pairs: list[tuple[str, Candidate, ConfiguredVerifier]] = []
-        any_token = False
-        for location, configured in self._by_location.items():
-            for token in request.tokens_at(location):
-                any_token = True
-                candidate: Candidate | None = None
-                for each in configured:
-                    candidate = self.cache.get((each.index, token))
-                    if candidate is not None:
-                        break
-                if candidate is None:
-                    candidate = self._parse(token)
-                issuer = _issuer(candidate)
-                for each in configured:
-                    expected = each.config.issuer
-                    if expected is None or issuer is None or issuer == expected:
-                        pairs.append((token, candidate, each))
-        if not any_token:
-            return None
-        if not pairs:
-            raise InvalidJWT("JWTNotInIssuer").as_unclaimed()
-        if len(pairs) > 1:
-            # Unreadable tokens match every config (they have no `iss`): that is no claim.
-            unread = all(isinstance(candidate, InvalidJWT) for _, candidate, _ in pairs)
-            raise InvalidHeaders("Could not verify JWT: Multiple JWTs found").as_unclaimed(unread)
-        return pairs[0]
-
-    def _parse(self, token: str) -> ParsedToken | InvalidJWT:
-        try:
-            return parse_token(token, self._max_token_bytes)
-        except InvalidJWT as error:
-            return error
 
     def _cached_session(
         self,
@@ -305,13 +267,3 @@ class Authenticator:
         if self.cache.enabled:
             self.cache.put((configured.index, token), entry)
         return token_session(variables, entry, verifier.allowed_skew)
-
-
-def _issuer(candidate: Candidate) -> str | None:
-    """The unverified ``iss`` for the pre-match; an unreadable token has none (spec 2.2)."""
-    if isinstance(candidate, InvalidJWT):
-        return None
-    if isinstance(candidate, VerifiedToken):
-        return candidate.issuer
-    issuer = candidate.claims.get("iss")
-    return issuer if isinstance(issuer, str) else None

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from asgi_hasura_jwt import _auth
+from asgi_hasura_jwt import _locate
 from asgi_hasura_jwt._auth import Authenticator
 from asgi_hasura_jwt._clerk import (
     IGNORE_CATEGORY,
@@ -51,13 +51,13 @@ class VersionedKeys:
 @pytest.fixture
 def parses(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     calls: list[str] = []
-    real = _auth.parse_token
+    real = _locate.parse_token
 
     def counting(token: str, max_bytes: int) -> Any:
         calls.append(token)
         return real(token, max_bytes)
 
-    monkeypatch.setattr(_auth, "parse_token", counting)
+    monkeypatch.setattr(_locate, "parse_token", counting)
     return calls
 
 
