@@ -15,6 +15,7 @@ from cryptography.hazmat.primitives.serialization import load_pem_private_key
 from joserfc.jwk import OctKey
 
 from .._keys import HMAC_MIN_BYTES, MIN_RSA_BITS, RSA_ALGORITHMS, hmac_key
+from .._names import JWT_SECRET_VARIABLE, JWT_SECRETS_VARIABLE
 from ..testing import CLERK_LIFETIME, SigningKey, clerk_claims, hasura_claims, mint
 from .common import (
     EXIT_OK,
@@ -29,7 +30,7 @@ from .common import (
 DEFAULT_USER_ID = "user_dev"
 DEFAULT_ISSUER = "https://clerk.dev.invalid"
 DEFAULT_AZP = "http://localhost:3000"
-_SECRET_VARIABLES = ("HASURA_GRAPHQL_JWT_SECRET", "HASURA_GRAPHQL_JWT_SECRETS")
+_SECRET_VARIABLES = (JWT_SECRET_VARIABLE, JWT_SECRETS_VARIABLE)
 
 
 def register(commands: Subcommands) -> None:
