@@ -26,13 +26,13 @@ from ._names import (
 )
 from ._options import DEFAULT_CACHE_BYTES, DEFAULT_CACHE_ENTRIES, DEFAULT_MAX_TOKEN_BYTES
 from ._outcomes import Probe, verifying
-from ._request import RequestHeaders, header_text, plain_bearer
+from ._request import RequestHeaders, header_text
 from ._revocation import REVOKED, RevocationList
 from ._roles import select_role, session_variables
 from ._session import Session, token_session
 from ._token import ParsedToken
 from ._types import Clock
-from ._verify import ConfiguredVerifier, TokenVerifier, check_times
+from ._verify import ConfiguredVerifier, TokenVerifier, check_times, validity_window
 
 _AUTHORIZATION = TokenLocation("Authorization")
 MISSING_TOKEN = "Missing 'Authorization' or 'Cookie' header in JWT authentication mode"  # noqa: S105
@@ -60,7 +60,6 @@ class Authenticator:
         self._unauthorized_role = unauthorized_role or None
         self.revocations = RevocationList(clock=clock) if revocations is None else revocations
         self._clock = clock
-        self.cache = TokenCache(cache_entries, cache_bytes)
         by_location: dict[TokenLocation, list[ConfiguredVerifier]] = {}
         for index, config in enumerate(configs):
             verifier = TokenVerifier(
@@ -73,16 +72,20 @@ class Authenticator:
             by_location.setdefault(config.location, []).append(
                 ConfiguredVerifier(index, config, verifier)
             )
+        # The cache-hit fast path (`cached_session`) serves Authorization-only setups, where a
+        # request's one "Bearer" header is its only token candidate (so no __client_uat rule).
+        only_authorization = set(by_location) == {_AUTHORIZATION}
+        fast_path = by_location[_AUTHORIZATION] if only_authorization else []
+        self._fast_path = {configured.index: configured for configured in fast_path}
+        self.cache = TokenCache(cache_entries, cache_bytes, by_header=bool(fast_path))
         self._locator = TokenLocator(by_location, self.cache, max_token_bytes)
         self._custom_names = frozenset(
             location.name.encode("latin-1")
             for location in by_location
             if location.kind == "CustomHeader"
         )
-        # The cache-hit fast path (`cached_session`) serves Authorization-only setups, where a
-        # request's one "Bearer" header is its only token candidate (so no __client_uat rule).
-        only_authorization = set(by_location) == {_AUTHORIZATION}
-        self._fast_path = by_location[_AUTHORIZATION] if only_authorization else []
+        # A secret header means the admin-secret rules (2.1), which only `authenticate` runs.
+        self._deferred = SECRET_HEADER_NAMES if self._admin_secret is not None else ()
         # Where a caller's bare token is presented (`headers_carrying`): as a client would.
         self.token_location = (
             _AUTHORIZATION if _AUTHORIZATION in by_location else configs[0].location
@@ -91,41 +94,45 @@ class Authenticator:
     def cached_session(self, headers: Sequence[tuple[bytes, bytes]]) -> Session | None:
         """The session of a request whose token was verified before, or ``None``.
 
-        Synchronous and allocation-light: one pass over the headers and a cache lookup. It
-        answers only the plainest case — lower-case header names, one ``Authorization: Bearer
-        <token>`` header, no admin-secret header, the token cached and valid now, the requested
-        role allowed — and returns ``None`` for anything else, failures included, so that
-        `authenticate` produces exactly the same result or error as it always does.
+        Synchronous and allocation-light: one pass over the headers and one lookup by the
+        header's bytes. It answers only the plainest case — lower-case header names, one
+        ``Authorization: Bearer <token>`` header, no admin-secret header, the token cached and
+        inside its validity window now, the requested role allowed — and returns ``None`` for
+        anything else, failures included, so that `authenticate` produces exactly the same
+        result or error as it always does.
         """
         if not self._fast_path:
             return None
         try:
             authorization = role = None
-            # A secret header means the admin-secret rules (2.1), which only `authenticate` runs.
-            deferred = SECRET_HEADER_NAMES if self._admin_secret is not None else ()
+            deferred = self._deferred
+            authorization_name, role_name = AUTHORIZATION_HEADER, ROLE_HEADER  # locals: faster
             for name, value in headers:
-                if name == AUTHORIZATION_HEADER:
+                if name == authorization_name:
                     if authorization is not None:
                         return None
                     authorization = value
-                elif name == ROLE_HEADER:
+                elif name == role_name:
                     if role is None:
                         role = value
                 elif name in deferred or not name.islower():
                     return None
-            # Only verified tokens are cached, and those are base64url: ASCII or a miss.
-            token = plain_bearer(authorization) if authorization is not None else None
-            if token is None:
+            cached = self.cache.get_by_header(authorization)
+            if cached is None:
                 return None
-            for configured in self._fast_path:
-                cached = self.cache.get((configured.index, token))
-                if cached is not None:
-                    if cached.key_version != configured.verifier.keys.version:
-                        return None
-                    # Decoded as `RequestHeaders` does (UTF-8, leniently), and only on a hit.
-                    requested = header_text(role) if role else None
-                    return self._cached_session(cached, configured, requested, None)
-            return None
+            configured = self._fast_path[cached.config_index]
+            if cached.key_version != configured.verifier.keys.version:
+                return None
+            start, until = cached.window
+            if not start <= self._clock() < until:
+                return None  # maybe expired, maybe not yet valid: `authenticate` says which
+            # Decoded as `RequestHeaders` does (UTF-8, leniently), and only on a hit.
+            requested = header_text(role) if role else None
+            session = cached.sessions.get(requested or cached.hasura.default_role)
+            if session is None or self.revocations.active:
+                # A session is built only for an allowed role; the window passed check_times.
+                return self._cached_session(cached, configured, requested, None)
+            return session
         except Exception:
             # Failures (AuthError or a malformed scope) are `authenticate`'s to answer.
             return None
@@ -263,6 +270,9 @@ class Authenticator:
             MappingProxyType(claims),
             claims_cost(parsed.signing_input),
             subject=subject,
+            window=validity_window(
+                claims.get("exp"), claims.get("iat"), claims.get("nbf"), verifier.allowed_skew
+            ),
         )
         if self.cache.enabled:
             self.cache.put((configured.index, token), entry)

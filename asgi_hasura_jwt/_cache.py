@@ -4,6 +4,10 @@ A hit skips parsing, the signature and claims extraction; the time claims are st
 against the clock and the role is still chosen per request. Failures are never stored. An entry
 remembers the version of the key set that verified it, so a JWKS refresh that changes the keys
 invalidates it on the next lookup.
+
+With ``by_header`` on, each entry is also found by the exact ``Authorization`` header bytes of
+its common spelling (``Bearer <token>``): the cache-hit fast path looks a request up with the
+header value it was given, without decoding the token or hashing it twice.
 """
 
 from __future__ import annotations
@@ -49,6 +53,8 @@ class VerifiedToken:
     # with the same token and role share one. At most one per allowed role.
     sessions: dict[str, Session] = field(default_factory=dict)
     subject: Subject | None = None  # what a revocation may name (sub, sid, iat)
+    # [from, until): where `check_times` surely passes (`validity_window`); empty by default.
+    window: tuple[float, float] = (float("inf"), float("-inf"))
 
     @property
     def cost(self) -> int:
@@ -63,8 +69,12 @@ class VerifiedToken:
 class TokenCache:
     """Least-recently-used, bounded in entries and in (estimated) bytes."""
 
-    def __init__(self, max_entries: int, max_bytes: int) -> None:
+    def __init__(self, max_entries: int, max_bytes: int, *, by_header: bool = False) -> None:
         self._entries: OrderedDict[CacheKey, VerifiedToken] = OrderedDict()
+        # b"Bearer <token>" -> the entry's key, kept in step with `_entries`.
+        self._headers: dict[bytes, tuple[CacheKey, VerifiedToken]] | None = (
+            {} if by_header else None
+        )
         self._max_entries = max_entries
         self._max_bytes = max_bytes
         self._bytes = 0
@@ -86,18 +96,51 @@ class TokenCache:
             self._entries.move_to_end(key)
         return entry
 
+    def get_by_header(self, authorization: bytes | None) -> VerifiedToken | None:
+        """The entry whose token is ``Bearer <token>`` exactly this header value, if any."""
+        assert self._headers is not None
+        found = self._headers.get(authorization)  # type: ignore[arg-type]
+        if found is None:
+            return None
+        self._entries.move_to_end(found[0])
+        return found[1]
+
     def put(self, key: CacheKey, entry: VerifiedToken) -> None:
-        cost = len(key[1]) + entry.cost
+        cost = self._key_cost(key) + entry.cost
         if not self.enabled or cost > self._max_bytes:
             return
         self.discard(key)
         self._entries[key] = entry
+        if self._headers is not None and key[1].isascii():
+            self._headers[_header(key)] = (key, entry)
         self._bytes += cost
         while len(self._entries) > self._max_entries or self._bytes > self._max_bytes:
             oldest, evicted = self._entries.popitem(last=False)
-            self._bytes -= len(oldest[1]) + evicted.cost
+            self._forget(oldest)
+            self._bytes -= self._key_cost(oldest) + evicted.cost
 
     def discard(self, key: CacheKey) -> None:
         entry = self._entries.pop(key, None)
         if entry is not None:
-            self._bytes -= len(key[1]) + entry.cost
+            self._forget(key)
+            self._bytes -= self._key_cost(key) + entry.cost
+
+    def _forget(self, key: CacheKey) -> None:
+        # Only if it still names this key: one header holds one token, one config's entry.
+        if self._headers is None or not key[1].isascii():
+            return
+        found = self._headers.get(header := _header(key))
+        if found is not None and found[0] == key:
+            del self._headers[header]
+
+    def _key_cost(self, key: CacheKey) -> int:
+        # The token as text, and once more as header bytes when indexed by header.
+        token = len(key[1])
+        return 2 * token + len(_BEARER) if self._headers is not None else token
+
+
+_BEARER = b"Bearer "
+
+
+def _header(key: CacheKey) -> bytes:
+    return _BEARER + key[1].encode("ascii")

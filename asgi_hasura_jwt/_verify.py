@@ -6,6 +6,7 @@ alone; header members that could import a key (``jwk``, ``jku``, ``x5u``, ``x5c`
 
 from __future__ import annotations
 
+import math
 from collections.abc import Collection
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -112,6 +113,40 @@ def check_times(
         raise InvalidJWT("JWTIssuedAtFuture")
     if nbf is not None and now < nbf - skew:
         raise InvalidJWT("JWTNotYetValid")
+
+
+# The window is left empty (every hit deferred) when computing it does not settle.
+_NO_WINDOW = (math.inf, -math.inf)
+
+
+def validity_window(
+    exp: float | None, iat: float | None, nbf: float | None, skew: float
+) -> tuple[float, float]:
+    """``[from, until)``: the ``now`` values that `check_times` passes, found once so that a
+    cache hit does one comparison pair; where unsure (overflow, NaN), hits defer to it."""
+    try:
+        # The same expressions as `check_times`, so the same rounding: exact.
+        start = -math.inf if nbf is None else nbf - skew
+        until = math.inf if exp is None else exp + skew
+        if iat is not None:
+            start = max(start, _first_not_before(iat, skew))
+    except (OverflowError, ValueError):
+        return _NO_WINDOW
+    return start, until
+
+
+def _first_not_before(iat: float, skew: float) -> float:
+    """The least float ``now`` with ``not iat > now + skew``: ``now + skew`` rounds
+    monotonically, so every later ``now`` passes too; ``iat - skew`` may be an ulp off."""
+    now = iat - skew
+    for _ in range(8):
+        if now + skew < iat:
+            now = math.nextafter(now, math.inf)
+        elif (earlier := math.nextafter(now, -math.inf)) + skew >= iat:
+            now = earlier
+        else:
+            return now
+    return math.inf  # not settled (NaN, infinities): no window
 
 
 def _check_authorized_party(azp: Any, allowed: frozenset[str], required: bool) -> None:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import statistics
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -44,6 +45,8 @@ from asgi_hasura_jwt import HasuraJWTMiddleware
 
 CACHE_HIT = "cached RS256"
 CACHE_HIT_TARGETS = (Target("<=", 1.0), Target(">=", 0.91))
+MINIMAL_HIT = "reference: minimal correct hit"
+MINIMAL_HIT_TARGET = Target("<=", 1.5)
 
 
 class PyJWTMiddleware:
@@ -68,6 +71,46 @@ class PyJWTMiddleware:
             return
         scope["hasura_session"] = {**hasura, "x-hasura-role": role}
         await self.app(scope, receive, send)
+
+
+class MinimalHit:
+    """The reference for the cache hit: the least a correct hit must do, written by hand.
+
+    One pass over the headers, one lookup keyed by the raw Authorization bytes, the validity
+    window and the role check against a precomputed entry, the scope store. No admin-secret,
+    case, duplicate or revocation rules: a floor, not a middleware.
+    """
+
+    def __init__(self, app: Any, credentials: list[tuple[bytes, bytes]]) -> None:
+        self.app = app
+        authorization = dict(credentials)[b"authorization"]
+        claims = pyjwt.decode(authorization[7:], options={"verify_signature": False})
+        hasura = claims[NAMESPACE]
+        roles = hasura["x-hasura-allowed-roles"]
+        sessions = {role: {**hasura, "x-hasura-role": role} for role in roles}
+        sessions[None] = sessions[hasura["x-hasura-default-role"]]
+        # (not before, expires at, sessions by requested role)
+        self.entries = {authorization: (float(claims["nbf"]), float(claims["exp"]), sessions)}
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        authorization = role = None
+        for name, value in scope["headers"]:
+            if name == b"authorization":
+                authorization = value
+            elif name == b"x-hasura-role":
+                role = value.decode()
+        entry = self.entries.get(authorization)  # type: ignore[arg-type]
+        session = None
+        if entry is not None and entry[0] <= time.time() < entry[1]:
+            session = entry[2].get(role)
+        if session is None:
+            raise AssertionError("the reference serves only its own cached token")
+        scope["hasura_session"] = session
+        await self.app(scope, receive, send)
+
+
+def minimal(credentials: list[tuple[bytes, bytes]]) -> Callable[[Any], Any]:
+    return lambda app: MinimalHit(app, credentials)
 
 
 @dataclass(frozen=True)
@@ -100,6 +143,7 @@ SCENARIOS = [
     ),
     Scenario("unauthorized role", ours(hasura_config("RS256"), unauthorized_role="anonymous"), []),
     Scenario(CACHE_HIT, ours(hasura_config("RS256")), bearer("RS256")),
+    Scenario(MINIMAL_HIT, minimal(_HIT := bearer("RS256")), _HIT),
     Scenario("uncached RS256", ours(hasura_config("RS256"), **UNCACHED), bearer("RS256")),
     Scenario("uncached ES256", ours(hasura_config("ES256"), **UNCACHED), bearer("ES256")),
     Scenario("uncached HS256", ours(hasura_config("HS256"), **UNCACHED), bearer("HS256")),
@@ -210,6 +254,20 @@ def main() -> None:
             paired_ratios(bares, wrapped),
             bares,
         )
+    hit, floor = (
+        paired_differences(timings.candidate[name], timings.baseline[name]).median
+        for name in (CACHE_HIT, MINIMAL_HIT)
+    )
+    figures.append(
+        Figure(
+            "asgi",
+            f"{CACHE_HIT}: added / minimal correct hit's added",
+            hit / floor,
+            "x",
+            MINIMAL_HIT_TARGET,
+            f"+{hit * 1e6:.2f} µs vs +{floor * 1e6:.2f} µs per request (medians)",
+        )
+    )
     # Each relative to the bare app beside it, then to each other, round by round.
     ours, theirs = (
         [t / b for t, b in zip(timings.candidate[name], timings.baseline[name], strict=True)]

@@ -7,9 +7,9 @@ bench_revocation.py, bench_uvicorn.py, bench_webhook.py, and, when present, benc
 bench_websocket.py.
 Each writes benchmarks/results/<name>.json; this script reads them back, prints the combined
 table and writes benchmarks/results/summary.json and benchmarks/results/summary.md (a Markdown
-section for the README, with the command that made it). ``--quick`` shortens our benchmarks for
-a smoke test; it and ``--only`` write summary.partial.{json,md} instead, so the full run's
-summary is never replaced by either.
+section with the command that made it; a full run also writes it to docs/performance.md).
+``--quick`` shortens our benchmarks for a smoke test; it and ``--only`` write
+summary.partial.{json,md} instead, so the full run's summary is never replaced by either.
 
 Exits 1 when a benchmark leaves no result (with ``--strict``, also when a target is not met: a
 benchmark run is a measurement, not a test).
@@ -128,6 +128,13 @@ def run(benchmark: Benchmark, quick: bool) -> Outcome:
     return Outcome(benchmark, exit_code, seconds, figures)
 
 
+PERFORMANCE = ROOT / "docs" / "performance.md"
+PERFORMANCE_HEADING = (
+    "# Performance\n\n"
+    "Written by `make bench` (benchmarks/run_all.py) on a full run; do not edit by hand.\n\n"
+)
+
+
 def invocation() -> str:
     if os.environ.get("MAKELEVEL"):
         return "make bench"
@@ -201,6 +208,10 @@ def main() -> None:
     (RESULTS / f"{stem}.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n")
     (RESULTS / f"{stem}.md").write_text(markdown(outcomes, env, load_before))
     print(f"\nwrote {(RESULTS / stem).relative_to(ROOT)}.md and .json")
+    if stem == "summary":
+        # The full table's home; the README keeps a two-line summary pointing here.
+        PERFORMANCE.write_text(PERFORMANCE_HEADING + markdown(outcomes, env, load_before))
+        print(f"wrote {PERFORMANCE.relative_to(ROOT)}")
 
     failed = any(outcome.failed for outcome in outcomes)
     missed = any(figure.status == "NOT MET" for figure in figures)

@@ -1,0 +1,186 @@
+"""The cache-hit fast path (`Authenticator.cached_session`) against `authenticate`, property-based.
+
+For generated header lists, clocks, skews, secrets and revocations over cached tokens, the fast
+path either defers (``None``) or gives exactly the session `authenticate` gives.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import anyio
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from asgi_hasura_jwt._auth import Authenticator
+from asgi_hasura_jwt._config import JWTConfig, parse_configs
+from asgi_hasura_jwt._errors import AuthError
+from asgi_hasura_jwt._keys import KeySource, StaticKeys
+from asgi_hasura_jwt._verify import check_times, validity_window
+
+from .conftest import HMAC_SECRET, NAMESPACE, SigningKey, hasura_claims, mint
+from .test_fuzz import FUZZ
+
+NOW = 1_800_000_000.0
+ADMIN_ONLY = hasura_claims(roles=["admin"], default="admin")
+SECRET = "fast-path-admin-secret"
+# (claims, when to cache it): a plain token, one issued this instant, one not valid before
+# NOW + 10, one that expires at NOW + 1, one of another subject with other roles.
+TOKENS: list[tuple[dict[str, Any], float]] = [
+    ({"sub": "alice", "iat": NOW - 5, "exp": NOW + 60, NAMESPACE: hasura_claims()}, NOW),
+    ({"sub": "bob", "iat": NOW, "nbf": NOW - 5, "exp": NOW + 60, NAMESPACE: hasura_claims()}, NOW),
+    ({"sub": "carol", "nbf": NOW + 10, "exp": NOW + 60, NAMESPACE: hasura_claims()}, NOW + 20),
+    ({"sub": "dave", "iat": NOW - 0.5, "exp": NOW + 1, NAMESPACE: hasura_claims()}, NOW),
+    (
+        {
+            "sub": "erin",
+            "exp": NOW + 60,
+            NAMESPACE: hasura_claims(roles=["admin"], default="admin"),
+        },
+        NOW,
+    ),
+]
+SIGNED = [mint(SigningKey.hmac(HMAC_SECRET), claims).encode() for claims, _ in TOKENS]
+
+AUTHORIZATION_NAMES = st.sampled_from([b"authorization", b"Authorization", b"AUTHORIZATION"])
+SPELLINGS = st.sampled_from([b"Bearer ", b"bearer ", b"Bearer  ", b"Bearer\t", b"Basic "])
+authorization = st.tuples(
+    AUTHORIZATION_NAMES,
+    st.one_of(
+        st.builds(lambda spelling, token: spelling + token, SPELLINGS, st.sampled_from(SIGNED)),
+        st.builds(lambda token: b"Bearer " + token[:-2], st.sampled_from(SIGNED)),
+        st.binary(max_size=12),
+    ),
+)
+role = st.tuples(
+    st.sampled_from([b"x-hasura-role", b"X-Hasura-Role"]),
+    st.sampled_from([b"user", b"editor", b"admin", b"", b"\xff", b"User"]),
+)
+secret = st.tuples(
+    st.sampled_from([b"x-hasura-admin-secret", b"x-hasura-access-key", b"X-Hasura-Admin-Secret"]),
+    st.sampled_from([SECRET.encode(), b"wrong"]),
+)
+other = st.tuples(
+    st.sampled_from([b"cookie", b"x-hasura-user-id", b"accept", b"123", b"X-Other"]),
+    st.sampled_from([b"a=b", b"u9", b"*/*"]),
+)
+ANY_HEADER = st.one_of(authorization, role, secret, other)
+plain = st.tuples(st.just(b"authorization"), st.sampled_from([b"Bearer " + t for t in SIGNED]))
+# Half the lists hold a plain Authorization header, which the fast path may serve, among others.
+HEADERS = st.one_of(
+    st.lists(ANY_HEADER, max_size=5),
+    st.builds(
+        lambda first, rest, at: [*rest[:at], first, *rest[at:]],
+        plain,
+        st.lists(
+            st.one_of(ANY_HEADER, plain, role.map(lambda pair: (b"x-hasura-role", pair[1]))),
+            max_size=3,
+        ),
+        st.integers(0, 3),
+    ),
+)
+OFFSETS = [-10, -5.0001, -5, -1, -0.5, 0, 0.5, 1, 1.0001, 5, 10, 20, 55, 59.999, 60, 65, 1e4]
+MOMENTS = st.one_of(
+    st.sampled_from([NOW + offset for offset in OFFSETS]), st.floats(NOW - 100, NOW + 100)
+)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = NOW
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def authenticator(clock: Clock, skew: float, admin_secret: str | None) -> Authenticator:
+    def key_source(parsed: JWTConfig) -> KeySource:
+        assert parsed.key is not None
+        return StaticKeys(parsed.key)
+
+    config = {"type": "HS256", "key": HMAC_SECRET, "allowed_skew": skew}
+    return Authenticator(
+        parse_configs(config, {}), key_source, admin_secret=admin_secret, clock=clock
+    )
+
+
+async def outcome(auth: Authenticator, headers: list[tuple[bytes, bytes]]) -> Any:
+    try:
+        session = await auth.authenticate(headers)
+    except AuthError as error:
+        return ("error", error.status, error.to_json())
+    return (
+        dict(session),
+        session.expires_at,
+        session.valid_until,
+        dict(session.claims),
+        session.subject,
+        session.source,
+    )
+
+
+@settings(FUZZ, max_examples=600)
+@given(
+    headers=HEADERS,
+    now=MOMENTS,
+    skew=st.sampled_from([0.0, 5.0, 0.1]),
+    admin_secret=st.sampled_from([None, SECRET]),
+    revoke=st.sampled_from([None, "alice", "bob"]),
+)
+def test_fast_path_answers_as_authenticate(
+    headers: list[tuple[bytes, bytes]],
+    now: float,
+    skew: float,
+    admin_secret: str | None,
+    revoke: str | None,
+) -> None:
+    clock = Clock()
+    auth = authenticator(clock, skew, admin_secret)
+
+    async def check() -> None:
+        for token, (_, cached_at) in zip(SIGNED, TOKENS, strict=True):
+            clock.now = cached_at
+            plain = [(b"authorization", b"Bearer " + token)]
+            await auth.authenticate(plain)
+            for each in (b"user", b"editor", b"admin"):
+                # Builds the session of each allowed role, which later hits share.
+                auth.cached_session([*plain, (b"x-hasura-role", each)])
+        if revoke is not None:
+            clock.now = NOW + 2
+            assert auth.revocations.add(auth.revocations.new("sub", revoke))
+        clock.now = now
+        fast = auth.cached_session(headers)
+        if fast is not None:
+            served = (
+                dict(fast),
+                fast.expires_at,
+                fast.valid_until,
+                dict(fast.claims),
+                fast.subject,
+                fast.source,
+            )
+            assert served == await outcome(auth, headers)
+
+    anyio.run(check)
+
+
+@FUZZ
+@given(
+    exp=st.one_of(st.none(), st.floats(allow_nan=True), st.integers(-(10**400), 10**400)),
+    iat=st.one_of(st.none(), st.floats(allow_nan=True), st.integers(-(10**400), 10**400)),
+    nbf=st.one_of(st.none(), st.floats(allow_nan=True), st.integers(-(10**400), 10**400)),
+    skew=st.floats(0, 1e6),
+    now=st.one_of(st.floats(allow_nan=False), st.sampled_from([NOW, NOW + 0.5])),
+)
+def test_the_validity_window_admits_only_what_check_times_passes(
+    exp: float | None, iat: float | None, nbf: float | None, skew: float, now: float
+) -> None:
+    start, until = validity_window(exp, iat, nbf, skew)
+    if start <= now < until:
+        check_times(exp, iat, nbf, now, skew)  # never raises inside the window
+
+
+def test_the_window_is_exact_for_ordinary_claims() -> None:
+    start, until = validity_window(NOW + 60, NOW, NOW - 5, 5.0)
+    assert (start, until) == (NOW - 5, NOW + 65)  # iat - skew is the later start
+    assert validity_window(None, None, None, 0.0) == (float("-inf"), float("inf"))
