@@ -35,6 +35,8 @@ from ._types import Clock
 from ._verify import ConfiguredVerifier, TokenVerifier, check_times, validity_window
 
 _AUTHORIZATION = TokenLocation("Authorization")
+_READ_NAME_LENGTH = len(AUTHORIZATION_HEADER)
+assert len(ROLE_HEADER) == _READ_NAME_LENGTH
 MISSING_TOKEN = "Missing 'Authorization' or 'Cookie' header in JWT authentication mode"  # noqa: S105
 
 
@@ -95,33 +97,34 @@ class Authenticator:
         """The session of a request whose token was verified before, or ``None``.
 
         Synchronous and allocation-light: one pass over the headers and one lookup by the
-        header's bytes. It answers only the plainest case — lower-case header names, one
-        ``Authorization: Bearer <token>`` header, no admin-secret header, the token cached and
-        inside its validity window now, the requested role allowed — and returns ``None`` for
-        anything else, failures included, so that `authenticate` produces exactly the same
-        result or error as it always does.
+        header's bytes. It answers only the plainest case — one lower-case
+        ``Authorization: Bearer <token>`` header, a lower-case role header, no admin-secret
+        header, the token cached and inside its validity window now, the requested role
+        allowed — and returns ``None`` for anything else, failures included, so that
+        `authenticate` produces exactly the same result or error as it always does.
         """
         if not self._fast_path:
             return None
         try:
             authorization = role = None
             deferred = self._deferred
-            authorization_name, role_name = AUTHORIZATION_HEADER, ROLE_HEADER  # locals: faster
             for name, value in headers:
-                if name == authorization_name:
-                    if authorization is not None:
-                        return None
-                    authorization = value
-                elif name == role_name:
-                    if role is None:
-                        role = value
-                elif name in deferred or not name.islower():
+                # Both names read here are 13 bytes long: one length test passes over most
+                # headers, and only a name of that length could be one of them in upper case.
+                if len(name) == _READ_NAME_LENGTH:
+                    if name == AUTHORIZATION_HEADER:
+                        if authorization is not None:
+                            return None
+                        authorization = value
+                    elif name == ROLE_HEADER:
+                        if role is None:
+                            role = value
+                    elif not name.islower():
+                        return None  # "Authorization" from a hand-built scope, perhaps
+                elif deferred and name.lower() in deferred:
                     return None
             cached = self.cache.get_by_header(authorization)
-            if cached is None:
-                return None
-            configured = self._fast_path[cached.config_index]
-            if cached.key_version != configured.verifier.keys.version:
+            if cached is None or cached.key_version != cached.key_source.version:
                 return None
             start, until = cached.window
             if not start <= self._clock() < until:
@@ -131,6 +134,7 @@ class Authenticator:
             session = cached.sessions.get(requested or cached.hasura.default_role)
             if session is None or self.revocations.active:
                 # A session is built only for an allowed role; the window passed check_times.
+                configured = self._fast_path[cached.config_index]
                 return self._cached_session(cached, configured, requested, None)
             return session
         except Exception:
@@ -147,30 +151,25 @@ class Authenticator:
         learns whether the token cache answered, for the ``on_event`` hooks.
         """
         try:
-            return await self._authenticate(headers, probe)
+            request = RequestHeaders(headers, self._custom_names)
+            if self._admin_secret is not None:
+                presented = request.admin_secret
+                if presented is None:
+                    presented = request.access_key
+                if presented is not None:
+                    return self._admin_session(presented, request)
+            match = self._locator.locate(request)
+            if match is None:
+                return self._no_token(request, MISSING_TOKEN)
+            try:
+                return await self._token_session(request, *match, probe)
+            except SignedOut as signed_out:
+                # Clerk's signed-out states (spec 6): a verified token, treated as none (2.3).
+                return self._no_token(request, signed_out.message)
         except AuthError:
             raise
         except Exception as exc:
             raise internal_error(exc)  # noqa: B904 - internal_error chains the cause itself
-
-    async def _authenticate(
-        self, headers: Sequence[tuple[bytes, bytes]], probe: Probe | None
-    ) -> Session:
-        request = RequestHeaders(headers, self._custom_names)
-        if self._admin_secret is not None:
-            presented = request.admin_secret
-            if presented is None:
-                presented = request.access_key
-            if presented is not None:
-                return self._admin_session(presented, request)
-        match = self._locator.locate(request)
-        if match is None:
-            return self._no_token(request, MISSING_TOKEN)
-        try:
-            return await self._token_session(request, *match, probe)
-        except SignedOut as signed_out:
-            # Clerk's signed-out states (spec 6): a verified token, treated as none (spec 2.3).
-            return self._no_token(request, signed_out.message)
 
     def _no_token(self, request: RequestHeaders, message: str) -> Session:
         if self._unauthorized_role is None:
@@ -199,7 +198,14 @@ class Authenticator:
             self.cache.discard(key)
         parsed = self._locator.parse(token) if isinstance(seen, VerifiedToken) else seen
         with verifying(probe):
-            return await self._verified_session(token, parsed, configured, request)
+            if isinstance(parsed, InvalidJWT):
+                raise parsed.as_unclaimed()  # not a JWT this package can read
+            verifier = configured.verifier
+            # Read before any wait: keys that change meanwhile leave this entry stale, not wrong.
+            key_version = verifier.keys.version
+            if not verifier.verified_now(parsed):
+                await verifier.verify_signature(parsed)
+            return self._verified_session(token, parsed, configured, request, key_version)
 
     def _admin_session(self, presented: bytes, request: RequestHeaders) -> Session:
         assert self._admin_secret is not None
@@ -233,18 +239,17 @@ class Authenticator:
             session = cached.sessions[role] = token_session(variables, cached, skew)
         return session
 
-    async def _verified_session(
+    def _verified_session(
         self,
         token: str,
-        parsed: ParsedToken | InvalidJWT,
+        parsed: ParsedToken,
         configured: ConfiguredVerifier,
         request: RequestHeaders,
+        key_version: int,
     ) -> Session:
-        if isinstance(parsed, InvalidJWT):
-            raise parsed.as_unclaimed()  # not a JWT this package can read
+        """The session of a token whose signature has just been verified: its claims checked,
+        cached."""
         verifier = configured.verifier
-        key_version = verifier.keys.version
-        await verifier.verify_signature(parsed)
         claims = parsed.claims
         verifier.check_claims(claims, now := self._clock())
         rules = configured.config.clerk
@@ -260,6 +265,7 @@ class Authenticator:
         variables = session_variables(hasura.claims, role)
         entry = VerifiedToken(
             configured.index,
+            verifier.keys,
             key_version,
             claims.get("iss"),
             claims.get("exp"),
@@ -269,8 +275,9 @@ class Authenticator:
             {name: value for name, value in variables.items() if name != ROLE},
             MappingProxyType(claims),
             claims_cost(parsed.signing_input),
-            subject=subject,
-            window=validity_window(
+            {},
+            subject,
+            validity_window(
                 claims.get("exp"), claims.get("iat"), claims.get("nbf"), verifier.allowed_skew
             ),
         )

@@ -14,10 +14,10 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from ._claims import HasuraClaims
+from ._keys import KeySource
 from ._revocation import Subject
 from ._session import Session
 
@@ -35,12 +35,16 @@ def claims_cost(signing_input: bytes) -> int:
     return _CLAIMS_BYTES_PER_SIGNED_BYTE * len(signing_input)
 
 
-@dataclass(frozen=True, slots=True)
-class VerifiedToken:
-    """What a request needs from a token that passed every check once."""
+class VerifiedToken(NamedTuple):
+    """What a request needs from a token that passed every check once.
+
+    A NamedTuple, not a frozen dataclass: one is built on every uncached request, and a frozen
+    dataclass's ``__init__`` costs several times as much.
+    """
 
     config_index: int  # which config verified it; the cache key is (config_index, token)
-    key_version: int
+    key_source: KeySource  # the key set that verified it...
+    key_version: int  # ... at this version: a later version means the keys changed
     issuer: str | None
     exp: float | None
     nbf: float | None
@@ -51,10 +55,10 @@ class VerifiedToken:
     claims_bytes: int  # `claims_cost` of the token, counted in the cache's bound
     # The session per requested role, built on first use: sessions are read-only, so requests
     # with the same token and role share one. At most one per allowed role.
-    sessions: dict[str, Session] = field(default_factory=dict)
-    subject: Subject | None = None  # what a revocation may name (sub, sid, iat)
-    # [from, until): where `check_times` surely passes (`validity_window`); empty by default.
-    window: tuple[float, float] = (float("inf"), float("-inf"))
+    sessions: dict[str, Session]
+    subject: Subject | None  # what a revocation may name (sub, sid, iat)
+    # [from, until): where `check_times` surely passes (`validity_window`).
+    window: tuple[float, float]
 
     @property
     def cost(self) -> int:

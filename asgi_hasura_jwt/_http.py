@@ -133,25 +133,32 @@ class HTTPAuth:
         self._on_error = on_error
         self._events = events
 
+    def serve_cached(self, scope: Scope) -> bool:
+        """Store the session of a request whose token is cached (`cached_session`); False when
+        the request needs the full path (``__call__``). Synchronous: most requests end here."""
+        session = self.authenticator.cached_session(scope["headers"])
+        if session is None:
+            return False
+        scope[SCOPE_KEY] = session
+        if self._events is not None:
+            self._events.emit(HTTP_CACHE_HIT)
+        return True
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        authenticator = self.authenticator
-        # The synchronous cache-hit path first: most requests end there, with no await.
-        session = authenticator.cached_session(scope["headers"])
-        if session is not None:
-            if self._events is not None:
-                self._events.emit(HTTP_CACHE_HIT)
-        else:
-            try:
-                session = await authenticate(authenticator, scope["headers"], "http", self._events)
-            except AuthError as error:
-                await respond(
-                    error,
-                    scope,
-                    receive,
-                    send,
-                    status_200=self._errors_as_200,
-                    on_error=self._on_error,
-                )
-                return
+        """The full path, for a request `serve_cached` did not serve."""
+        try:
+            session = await authenticate(
+                self.authenticator, scope["headers"], "http", self._events
+            )
+        except AuthError as error:
+            await respond(
+                error,
+                scope,
+                receive,
+                send,
+                status_200=self._errors_as_200,
+                on_error=self._on_error,
+            )
+            return
         scope[SCOPE_KEY] = session
         await self.app(scope, receive, send)

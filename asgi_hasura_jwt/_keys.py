@@ -207,6 +207,13 @@ class KeySource(Protocol):
         """Changes whenever the key set changes; cached verifications of older versions lapse."""
         ...
 
+    def keys_now(self, kid: str | None) -> Sequence[VerificationKey] | None:
+        """What `keys_for` gives when it need not wait (no fetch due), or ``None``.
+
+        Synchronous: most verifications find their keys here, with no await.
+        """
+        ...
+
     async def keys_for(self, kid: str | None) -> Sequence[VerificationKey]:
         """Keys to try for a token with this ``kid`` (spec 4.3 key choice).
 
@@ -222,6 +229,9 @@ class StaticKeys:
 
     def __init__(self, key: VerificationKey) -> None:
         self._keys = (key,)
+
+    def keys_now(self, kid: str | None) -> Sequence[VerificationKey]:
+        return self._keys
 
     async def keys_for(self, kid: str | None) -> Sequence[VerificationKey]:
         return self._keys

@@ -38,6 +38,7 @@ class HasuraJWTMiddleware:
         self._background = core.background
         self._exact_public = settings.public_exact
         self._public_prefixes = settings.public_prefixes
+        self._any_public = bool(self._exact_public or self._public_prefixes)
         self._http = HTTPAuth(
             app,
             core.authenticator,
@@ -57,28 +58,29 @@ class HasuraJWTMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         scope_type = scope["type"]
+        if scope_type == "http" or scope_type == "websocket":
+            # Public paths too: a /healthz route reaches jwks_status() through it.
+            scope[MIDDLEWARE_KEY] = self
+            if self._any_public and self._is_public(scope_type, scope["path"]):
+                await self.app(scope, receive, send)
+            elif scope_type == "websocket":
+                await self._websocket(scope, receive, send)
+            elif self._http.serve_cached(scope):  # most requests: no await before the app's
+                await self.app(scope, receive, send)
+            else:
+                await self._http(scope, receive, send)
+            return
         if scope_type == "lifespan":
             await handle_lifespan(self.app, scope, receive, send, self._background)
             return
-        if scope_type not in ("http", "websocket"):
-            await self.app(scope, receive, send)
-            return
-        # Public paths too: a /healthz route reaches jwks_status() through it.
-        scope[MIDDLEWARE_KEY] = self
-        if self._is_public(scope["path"]):
+        await self.app(scope, receive, send)
+
+    def _is_public(self, scope_type: str, path: str) -> bool:
+        if path in self._exact_public or path.startswith(self._public_prefixes):
             if self._events is not None:
                 self._events.emit(PUBLIC[scope_type])
-            await self.app(scope, receive, send)
-            return
-        if scope_type == "websocket":
-            await self._websocket(scope, receive, send)
-            return
-        await self._http(scope, receive, send)
-
-    def _is_public(self, path: str) -> bool:
-        return path in self._exact_public or (
-            bool(self._public_prefixes) and path.startswith(self._public_prefixes)
-        )
+            return True
+        return False
 
     async def authenticate_token(self, token: str, role: str | None = None) -> Session:
         """Verify ``token`` outside a request (a worker, a CLI, a test), as a request would be.

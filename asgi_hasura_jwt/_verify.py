@@ -7,7 +7,7 @@ alone; header members that could import a key (``jwk``, ``jku``, ``x5u``, ``x5c`
 from __future__ import annotations
 
 import math
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -32,7 +32,8 @@ NO_SIGNATURES = "JWSError JWSNoSignatures"
 INVALID_SIGNATURE = "JWSError JWSInvalidSignature"
 
 
-def _check_header(header: dict[str, Any]) -> str:
+def check_header(header: dict[str, Any]) -> str:
+    """The token's ``alg``, once the header passes every check that needs no key."""
     alg = header.get("alg")
     if not isinstance(alg, str) or alg not in KNOWN_ALGORITHMS:
         # Also covers "none" in any spelling: it is never a known algorithm.
@@ -48,6 +49,19 @@ def _check_header(header: dict[str, Any]) -> str:
     if header.get("b64", True) is not True:
         raise InvalidJWT("JWSError JWSUnencodedPayloadUnsupported")
     return alg
+
+
+def verify_with(keys: Sequence[VerificationKey], alg: str, token: ParsedToken) -> None:
+    """Succeed if one of ``keys`` (of those allowed ``alg``) verifies the signature."""
+    tried = 0
+    for key in keys:
+        if alg in key.algorithms:
+            if _signature_matches(key, alg, token):
+                return
+            tried += 1
+            if tried == MAX_KEYS_TRIED:
+                break
+    raise InvalidJWT(INVALID_SIGNATURE)
 
 
 def _signature_matches(key: VerificationKey, alg: str, token: ParsedToken) -> bool:
@@ -77,15 +91,22 @@ class TokenVerifier:
         )
         self.require_azp = require_azp
 
-    async def verify_signature(self, token: ParsedToken) -> None:
-        alg = _check_header(token.header)
+    def verified_now(self, token: ParsedToken) -> bool:
+        """Check the header, then the signature if its keys are at hand (`KeySource.keys_now`):
+        True once verified (a failure raises), False when the keys must be awaited
+        (`verify_signature`). Most requests verify here, with no await."""
+        alg = check_header(token.header)
         # The parser has refused every kid that is not a string.
-        keys = await self.keys.keys_for(token.header.get("kid"))
-        candidates = [key for key in keys if alg in key.algorithms][:MAX_KEYS_TRIED]
-        for key in candidates:
-            if _signature_matches(key, alg, token):
-                return
-        raise InvalidJWT(INVALID_SIGNATURE)
+        keys = self.keys.keys_now(token.header.get("kid"))
+        if keys is None:
+            return False
+        verify_with(keys, alg, token)
+        return True
+
+    async def verify_signature(self, token: ParsedToken) -> None:
+        """The header's checks, then the signature against the keys for its ``kid``."""
+        alg = check_header(token.header)
+        verify_with(await self.keys.keys_for(token.header.get("kid")), alg, token)
 
     def check_claims(self, claims: dict[str, Any], now: float) -> None:
         """Registered claims at ``now`` (types were checked by the parser).

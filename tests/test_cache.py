@@ -43,9 +43,12 @@ class VersionedKeys:
         self.version = 0
         self.lookups = 0
 
-    async def keys_for(self, kid: str | None) -> Sequence[VerificationKey]:
+    def keys_now(self, kid: str | None) -> Sequence[VerificationKey]:
         self.lookups += 1
         return self.keys
+
+    async def keys_for(self, kid: str | None) -> Sequence[VerificationKey]:
+        raise AssertionError("keys at hand are never awaited")
 
 
 @pytest.fixture
@@ -220,7 +223,12 @@ async def test_fast_path_serves_a_plain_hit(keys: dict[str, SigningKey]) -> None
     "variant",
     [
         pytest.param(lambda t: [(b"Authorization", f"Bearer {t}".encode())], id="upper-case-name"),
-        pytest.param(lambda t: [*headers(t), (b"X-Trace", b"1")], id="upper-case-other-name"),
+        pytest.param(
+            lambda t: [*headers(t), (b"X-Hasura-Role", b"editor")], id="upper-case-role-name"
+        ),
+        pytest.param(
+            lambda t: [*headers(t), (b"X-Hasura-Admin-Secret", b"x")], id="upper-case-secret-name"
+        ),
         pytest.param(lambda t: headers(t) + headers(t), id="two-authorization-headers"),
         pytest.param(lambda t: [(b"authorization", f"bearer {t}".encode())], id="lower-scheme"),
         pytest.param(lambda t: [(b"authorization", f"Bearer  {t}".encode())], id="two-spaces"),
@@ -241,6 +249,20 @@ async def test_fast_path_defers_everything_else(keys: dict[str, SigningKey], var
     token = token_for(keys)
     await auth.authenticate(headers(token))
     assert auth.cached_session(variant(token)) is None
+
+
+async def test_fast_path_serves_past_other_upper_case_names(keys: dict[str, SigningKey]) -> None:
+    # Only the names it reads could change the answer; any other name is the app's.
+    auth = authenticator(admin_secret="admin-secret-value")
+    token = token_for(keys)
+    request = [(b"X-Trace", b"1"), *headers(token, "editor"), (b"Accept", b"*/*")]
+    fast = auth.cached_session(request)
+    assert fast is None  # not cached yet
+    full = await auth.authenticate(request)
+    fast = auth.cached_session(request)
+    assert fast is not None
+    assert fast == full
+    assert fast.role == "editor"
 
 
 @pytest.mark.parametrize(

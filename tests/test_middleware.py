@@ -130,7 +130,7 @@ async def test_on_error_hook() -> None:
 
 
 class _ExplodingSource:
-    async def keys_for(self, kid: str | None) -> Any:
+    def keys_now(self, kid: str | None) -> Any:
         raise RuntimeError("boom in a key source")
 
 
@@ -139,7 +139,7 @@ async def test_unexpected_exception_fails_closed(
 ) -> None:
     from asgi_hasura_jwt import _keys
 
-    monkeypatch.setattr(_keys.StaticKeys, "keys_for", _ExplodingSource.keys_for)
+    monkeypatch.setattr(_keys.StaticKeys, "keys_now", _ExplodingSource.keys_now)
     token = mint(keys["HS256"])
     with caplog.at_level(logging.DEBUG):
         result = await call(middleware(jwt_secret=HS), {"Authorization": f"Bearer {token}"})

@@ -90,6 +90,15 @@ class RemoteKeySet:
 
     # --- request path -------------------------------------------------------------------
 
+    def keys_now(self, kid: str | None) -> Sequence[VerificationKey] | None:
+        """What `keys_for` gives without waiting: ``None`` when it might fetch first (no keys
+        yet, keys due without a refresher, an unknown ``kid``), so the caller awaits it."""
+        state = self._state
+        keys = state.keys
+        if not keys.keys or (not self._background and is_due(state.due, self._clock())):
+            return None
+        return keys.keys if kid is None else keys.by_kid.get(kid)
+
     async def keys_for(self, kid: str | None) -> Sequence[VerificationKey]:
         """Keys to try for a token with this ``kid`` (spec 4.3 key choice, 4.4).
 
