@@ -20,7 +20,8 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-RESULTS = ROOT / "benchmarks" / "results"
+# BENCHMARK_RESULTS: elsewhere, for the smoke test (tests/test_benchmarks.py).
+RESULTS = Path(os.environ.get("BENCHMARK_RESULTS") or ROOT / "benchmarks" / "results")
 _COMPARE = {"<=": "≤", ">=": "≥", "<": "<", ">": ">"}
 
 
@@ -191,8 +192,13 @@ def write_result(name: str, figures: list[Figure], **extra: Any) -> Path:
     path.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
     print()
     print(table(figures))
-    print(f"\nwrote {path.relative_to(ROOT)}")
+    print(f"\nwrote {shown(path)}")
     return path
+
+
+def shown(path: Path) -> Path:
+    """``path`` relative to the checkout when it is inside it."""
+    return path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
 
 
 def microseconds(seconds: float) -> str:

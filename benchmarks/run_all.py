@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from _report import RESULTS, ROOT, Figure, Target, environment, table
+from _report import RESULTS, ROOT, Figure, Target, environment, shown, table
 
 HERE = Path(__file__).resolve().parent
 
@@ -214,7 +214,7 @@ def main() -> None:
     }
     (RESULTS / f"{stem}.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n")
     (RESULTS / f"{stem}.md").write_text(markdown(outcomes, env, load_before))
-    print(f"\nwrote {(RESULTS / stem).relative_to(ROOT)}.md and .json")
+    print(f"\nwrote {shown(RESULTS / stem)}.md and .json")
     if stem == "summary":
         # The full table's home; the README keeps a two-line summary pointing here.
         PERFORMANCE.write_text(PERFORMANCE_HEADING + markdown(outcomes, env, load_before))
