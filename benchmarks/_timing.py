@@ -27,8 +27,9 @@ from typing import Any
 Batch = Callable[[int], float]
 Clock = Callable[[], float]
 # Rounds of the in-process benchmarks by default: on the noisy 2-core machine the medians of
-# 25 rounds still moved by a few per cent from run to run; 40 halve that and stay cheap.
-ROUNDS = 40
+# 25 rounds moved by a few per cent from run to run; 40 took `make bench` to 12 minutes when
+# another process shared the CPUs; 30 keeps it near 10.
+ROUNDS = 30
 
 
 def loop(call: Callable[[], object], clock: Clock = time.thread_time) -> Batch:

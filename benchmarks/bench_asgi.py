@@ -1,6 +1,6 @@
 """The middleware in process, no network: what it adds to a request (issues 6 and 13).
 
-    .venv/bin/python benchmarks/bench_asgi.py [--rounds 40] [--seconds 0.02] [--profile NAME]
+    .venv/bin/python benchmarks/bench_asgi.py [--rounds 30] [--seconds 0.02] [--profile NAME]
 
 A bare Starlette app (``POST /graphql``, reads the body, answers JSON) is called directly with a
 prebuilt scope, ``receive`` and ``send``, alone and behind the middleware in each scenario; the

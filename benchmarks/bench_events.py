@@ -1,6 +1,6 @@
 """What the ``on_event`` sinks add to a cache hit (the observability issue's budget: 1 µs).
 
-    .venv/bin/python benchmarks/bench_events.py [--rounds 40] [--seconds 0.02] [--profile NAME]
+    .venv/bin/python benchmarks/bench_events.py [--rounds 30] [--seconds 0.02] [--profile NAME]
 
 The cached RS256 request of bench_asgi.py (in process, no event loop) to an inner app that
 only answers 200 (the difference is the figure; a smaller total leaves less room for noise),

@@ -1,7 +1,7 @@
 """The revocation check on a cache hit: what 10,000 revocations in force cost a request whose
 token is cached (the issue "Sessions that end when they should").
 
-    .venv/bin/python benchmarks/bench_revocation.py [--rounds 40] [--seconds 0.02]
+    .venv/bin/python benchmarks/bench_revocation.py [--rounds 30] [--seconds 0.02]
 
 `Authenticator.cached_session` (the synchronous fast path every cached request takes) is called
 with a Clerk-shaped RS256 token, fresh header values each time, behind three middlewares: with
@@ -42,7 +42,7 @@ def middleware(revoked: int, *, own_sub_before: str | None = None) -> HasuraJWTM
 
 
 def fast_path(guarded: HasuraJWTMiddleware, token: str) -> Callable[[], Any]:
-    authenticator = guarded._authenticator
+    authenticator = guarded._core.authenticator
     credentials = [(b"authorization", f"Bearer {token}".encode())]
     drive(authenticator.authenticate([*BROWSER_HEADERS, *credentials]))  # verified, cached
 

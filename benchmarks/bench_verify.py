@@ -1,6 +1,6 @@
 """Token verification against the crypto floor and the peers, per algorithm (issue 6, item 1).
 
-    .venv/bin/python benchmarks/bench_verify.py [--rounds 40] [--seconds 0.02] [--profile ALG]
+    .venv/bin/python benchmarks/bench_verify.py [--rounds 30] [--seconds 0.02] [--profile ALG]
 
 For HS256, RS256, ES256 and EdDSA, on a Clerk-shaped token with the key already imported:
 
