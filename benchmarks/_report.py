@@ -1,7 +1,7 @@
 """Figures, targets and result files shared by the benchmarks and `run_all.py`.
 
 Every benchmark ends with a list of `Figure`s, each a ratio or a difference measured side by
-side in one run, next to its target from issue 6 (or a reference range for a peer). They are
+side in one run, next to its target from issues 6 and 13 (or a reference range for a peer). They are
 printed as a table and written to ``benchmarks/results/<name>.json``; `run_all.py` combines the
 files into one table.
 """
@@ -20,13 +20,15 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-RESULTS = ROOT / "benchmarks" / "results"
+# BENCHMARK_RESULTS: elsewhere, for the smoke test (tests/test_benchmarks.py).
+RESULTS = Path(os.environ.get("BENCHMARK_RESULTS") or ROOT / "benchmarks" / "results")
 _COMPARE = {"<=": "≤", ">=": "≥", "<": "<", ">": ">"}
 
 
 @dataclass(frozen=True)
 class Target:
-    """A bound from issue 6 (``<=``, ``>=``, ``<``, ``>``), or a reference range (``range``).
+    """A bound from issues 6 and 13 (``<=``, ``>=``, ``<``, ``>``), or a reference range
+    (``range``).
 
     A reference range is what a peer is expected to measure: it is shown, and whether the figure
     falls inside it is noted, but it is not one of our targets.
@@ -127,12 +129,24 @@ def _git(*args: str) -> str:
     return done.stdout.strip()
 
 
+def _cpu_model() -> str:
+    try:
+        cpuinfo = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return platform.processor() or "unknown"
+    for line in cpuinfo.splitlines():
+        if line.startswith("model name"):
+            return line.partition(":")[2].strip()
+    return platform.processor() or "unknown"
+
+
 def environment() -> dict[str, Any]:
     """Where and when the figures were measured: load, CPUs, versions, commit."""
     return {
         "time_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "load_average": [round(load, 2) for load in os.getloadavg()],
         "cpus": os.cpu_count(),
+        "cpu_model": _cpu_model(),
         "python": platform.python_version(),
         "platform": platform.platform(),
         "commit": _git("rev-parse", "--short", "HEAD"),
@@ -178,8 +192,13 @@ def write_result(name: str, figures: list[Figure], **extra: Any) -> Path:
     path.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
     print()
     print(table(figures))
-    print(f"\nwrote {path.relative_to(ROOT)}")
+    print(f"\nwrote {shown(path)}")
     return path
+
+
+def shown(path: Path) -> Path:
+    """``path`` relative to the checkout when it is inside it."""
+    return path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
 
 
 def microseconds(seconds: float) -> str:

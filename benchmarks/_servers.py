@@ -136,8 +136,9 @@ def epoch(
 ) -> None:
     """Fresh servers, warmed up, then ``rounds`` rounds numbered from ``first``.
 
-    A round runs bare, one wrapped server, bare, the other, bare (which wrapped server goes
-    first alternates); each wrapped run is compared with the mean of the bare runs around it.
+    A round runs bare, one wrapped server, bare, the next, ..., bare (the order rotates from
+    round to round and reverses every other round, as `_timing.bracketed`'s); each wrapped run
+    is compared with the mean of the bare runs around it.
     """
     bare, *wrapped = servers = [Server(kind, hasura_config("RS256"), spec) for kind in spec.kinds]
     try:
@@ -146,7 +147,9 @@ def epoch(
             load.run(server.url, 1)  # warm up; fills the cache of "cached RS256"
         for index in range(first, first + rounds):
             before = sample(bare, load, seconds)
-            for server in wrapped if index % 2 == 0 else wrapped[::-1]:
+            shift = index % len(wrapped)
+            order = wrapped[shift:] + wrapped[:shift]
+            for server in order[::-1] if index % 2 else order:
                 result = sample(server, load, seconds)
                 after = sample(bare, load, seconds)
                 runs[server.kind].wrapped.append(result)

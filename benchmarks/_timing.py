@@ -26,6 +26,10 @@ from typing import Any
 # Runs ``n`` calls of one candidate and returns the elapsed time in seconds.
 Batch = Callable[[int], float]
 Clock = Callable[[], float]
+# Rounds of the in-process benchmarks by default: on the noisy 2-core machine the medians of
+# 25 rounds moved by a few per cent from run to run; 40 took `make bench` to 12 minutes when
+# another process shared the CPUs; 30 keeps it near 10.
+ROUNDS = 30
 
 
 def loop(call: Callable[[], object], clock: Clock = time.thread_time) -> Batch:

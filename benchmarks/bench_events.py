@@ -1,6 +1,6 @@
 """What the ``on_event`` sinks add to a cache hit (the observability issue's budget: 1 µs).
 
-    .venv/bin/python benchmarks/bench_events.py [--rounds 25] [--seconds 0.02] [--profile NAME]
+    .venv/bin/python benchmarks/bench_events.py [--rounds 30] [--seconds 0.02] [--profile NAME]
 
 The cached RS256 request of bench_asgi.py (in process, no event loop) to an inner app that
 only answers 200 (the difference is the figure; a smaller total leaves less room for noise),
@@ -20,7 +20,7 @@ from typing import Any
 
 from _fixtures import hasura_config
 from _report import Figure, Target, microseconds, write_result
-from _timing import bracketed, loop, paired_differences, profile
+from _timing import ROUNDS, bracketed, loop, paired_differences, profile
 from bench_asgi import bearer, checked, ours, request
 from opentelemetry.sdk.trace import TracerProvider
 from prometheus_client import CollectorRegistry
@@ -47,7 +47,7 @@ def hooks() -> dict[str, Callable[[Any], object]]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--rounds", type=int, default=25)
+    parser.add_argument("--rounds", type=int, default=ROUNDS)
     parser.add_argument("--seconds", type=float, default=0.02, help="per batch")
     parser.add_argument("--profile", choices=list(hooks()), help="profile one")
     args = parser.parse_args()

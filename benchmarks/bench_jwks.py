@@ -4,8 +4,8 @@ refusing a 260 KB gzip answer that would inflate to 256 MiB.
 A stdlib HTTP server in a thread serves the document on 127.0.0.1, so that serving it costs the
 measured event loop nothing. A ticker task sleeps 1 ms at a time on that loop and records the
 gap between its wake-ups while `RemoteKeySet` fetches, parses and imports the keys. The target
-is a worst gap under 5 ms above the 1 ms tick. The peak memory of one refused gzip fetch is
-measured apart (tracemalloc slows every allocation, so not while timing).
+(issue 13): the refresh never blocks the loop for more than 5 ms. The peak memory of one
+refused gzip fetch is measured apart (tracemalloc slows every allocation, so not while timing).
 
     .venv/bin/python benchmarks/bench_jwks.py [--fetches N]
 
@@ -304,10 +304,10 @@ def main() -> None:
             f"{max(pauses) * 1000:.1f} ms (heap-size bound, not caused by this code)"
         )
     print(f"\npeak Python memory while refusing one gzip bomb: {bomb_peak:.2f} MiB")
-    verdict = "PASS" if worst < TARGET_STALL * 1000 else "FAIL"
+    verdict = "PASS" if worst <= TARGET_STALL * 1000 else "FAIL"
     print(
         f"\nworst stall (max busy) while fetching: {worst:.2f} ms "
-        f"(target < {TARGET_STALL * 1000:g} ms): {verdict}"
+        f"(target <= {TARGET_STALL * 1000:g} ms): {verdict}"
     )
 
     RESULTS.parent.mkdir(parents=True, exist_ok=True)

@@ -1,7 +1,7 @@
 """The revocation check on a cache hit: what 10,000 revocations in force cost a request whose
 token is cached (the issue "Sessions that end when they should").
 
-    .venv/bin/python benchmarks/bench_revocation.py [--rounds 25] [--seconds 0.02]
+    .venv/bin/python benchmarks/bench_revocation.py [--rounds 30] [--seconds 0.02]
 
 `Authenticator.cached_session` (the synchronous fast path every cached request takes) is called
 with a Clerk-shaped RS256 token, fresh header values each time, behind three middlewares: with
@@ -21,7 +21,7 @@ from typing import Any
 
 from _fixtures import BROWSER_HEADERS, clerk_token, hasura_config, inner_app, signing_key
 from _report import Figure, Target, write_result
-from _timing import bracketed, drive, loop, paired_differences, paired_ratios
+from _timing import ROUNDS, bracketed, drive, loop, paired_differences, paired_ratios
 
 from asgi_hasura_jwt import HasuraJWTMiddleware
 
@@ -42,7 +42,7 @@ def middleware(revoked: int, *, own_sub_before: str | None = None) -> HasuraJWTM
 
 
 def fast_path(guarded: HasuraJWTMiddleware, token: str) -> Callable[[], Any]:
-    authenticator = guarded._authenticator
+    authenticator = guarded._core.authenticator
     credentials = [(b"authorization", f"Bearer {token}".encode())]
     drive(authenticator.authenticate([*BROWSER_HEADERS, *credentials]))  # verified, cached
 
@@ -58,7 +58,7 @@ def fast_path(guarded: HasuraJWTMiddleware, token: str) -> Callable[[], Any]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--rounds", type=int, default=25)
+    parser.add_argument("--rounds", type=int, default=ROUNDS)
     parser.add_argument("--seconds", type=float, default=0.02, help="per batch")
     args = parser.parse_args()
 

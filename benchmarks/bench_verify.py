@@ -1,14 +1,12 @@
 """Token verification against the crypto floor and the peers, per algorithm (issue 6, item 1).
 
-    .venv/bin/python benchmarks/bench_verify.py [--rounds 25] [--seconds 0.02] [--profile ALG]
+    .venv/bin/python benchmarks/bench_verify.py [--rounds 30] [--seconds 0.02] [--profile ALG]
 
 For HS256, RS256, ES256 and EdDSA, on a Clerk-shaped token with the key already imported:
 
 floor
-    What no verifier can skip: split the token, base64url-decode the three segments, json.loads
-    header and payload, and the one ``cryptography`` verify call on the signing input (for ES256
-    also the JWS r‖s -> DER conversion that call needs; for HS256 the stdlib's one-shot
-    ``hmac.digest``, faster than any HMAC object). No claim is checked.
+    What no verifier can skip (``_floor.py``): parse the three segments and the one
+    ``cryptography`` verify call. No claim is checked.
 ours
     What an uncached request does: ``parse_token`` (strict), ``TokenVerifier.verify_signature``,
     the issuer pre-match, ``check_claims`` at the current time and the Hasura claims extraction.
@@ -28,10 +26,6 @@ instead. Writes benchmarks/results/verify.json.
 from __future__ import annotations
 
 import argparse
-import base64
-import binascii
-import hmac
-import json
 import statistics
 import time
 import warnings
@@ -41,11 +35,9 @@ from typing import Any
 
 import jwt as pyjwt
 from _fixtures import ISSUER, clerk_token, hasura_config, signing_key
+from _floor import Verify, checked, floor
 from _report import Figure, Target, microseconds, write_result
-from _timing import Batch, bracketed, drive, loop, paired_ratios, profile
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import ec, padding
-from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
+from _timing import ROUNDS, Batch, bracketed, drive, loop, paired_ratios, profile
 from joserfc import jwt as jose_jwt
 from joserfc.jwk import ECKey, OctKey, OKPKey, RSAKey
 
@@ -56,58 +48,15 @@ from asgi_hasura_jwt._token import parse_token
 from asgi_hasura_jwt._verify import TokenVerifier
 
 ALGORITHMS = ("HS256", "RS256", "ES256", "EdDSA")
-TARGET = Target("<=", 1.15)
+# Issue 13. HS256's floor is small, so the strict JSON and Hasura claim checks that every
+# request needs (about 30% of it) weigh more there; they are not removed to meet a target.
+TARGETS = {
+    "HS256": Target("<=", 1.45),
+    "RS256": Target("<=", 1.20),
+    "ES256": Target("<=", 1.12),
+    "EdDSA": Target("<=", 1.10),
+}
 REFERENCES = {"joserfc": Target("range", 1.2, 2.7), "PyJWT": Target("range", 1.3, 4.5)}
-
-Verify = Callable[[str], object]  # raises when the token does not verify
-
-
-_URLSAFE_TO_STANDARD = bytes.maketrans(b"-_", b"+/")
-
-
-def _b64url(segment: bytes) -> bytes:
-    # The cheapest decode: one translate and binascii, without base64.py's wrappers or checks.
-    return binascii.a2b_base64(segment.translate(_URLSAFE_TO_STANDARD) + b"=" * (-len(segment) % 4))
-
-
-def floor(algorithm: str) -> Verify:
-    """The parsing and the one crypto call no verifier can avoid."""
-    key = signing_key(algorithm)
-    check: Callable[[bytes, bytes], None]
-    if algorithm == "HS256":
-        secret = key.config["key"].encode()
-
-        def check(signature: bytes, message: bytes) -> None:
-            if not hmac.compare_digest(hmac.digest(secret, message, "sha256"), signature):
-                raise ValueError("bad signature")
-
-    elif algorithm == "RS256":
-        public = key.private.public_key()
-        pkcs1, sha256 = padding.PKCS1v15(), hashes.SHA256()
-
-        def check(signature: bytes, message: bytes) -> None:
-            public.verify(signature, message, pkcs1, sha256)
-
-    elif algorithm == "ES256":
-        public = key.private.public_key()
-        ecdsa = ec.ECDSA(hashes.SHA256())
-
-        def check(signature: bytes, message: bytes) -> None:
-            r = int.from_bytes(signature[:32], "big")
-            s = int.from_bytes(signature[32:], "big")
-            public.verify(encode_dss_signature(r, s), message, ecdsa)
-
-    else:
-        check = key.private.public_key().verify
-
-    def verify(token: str) -> None:
-        data = token.encode()
-        header, payload, signature = data.split(b".")
-        json.loads(_b64url(header))
-        json.loads(_b64url(payload))
-        check(_b64url(signature), data[: len(header) + 1 + len(payload)])
-
-    return verify
 
 
 def ours(algorithm: str, *, claims: bool = True) -> Verify:
@@ -173,23 +122,6 @@ CANDIDATES: dict[str, Callable[[str], Verify]] = {
 }
 
 
-def tampered(token: str) -> str:
-    head, _, signature = token.rpartition(".")
-    raw = bytearray(base64.urlsafe_b64decode(signature + "=" * (-len(signature) % 4)))
-    raw[len(raw) // 2] ^= 0x01
-    return f"{head}.{base64.urlsafe_b64encode(bytes(raw)).rstrip(b'=').decode()}"
-
-
-def checked(name: str, verify: Verify, token: str) -> Verify:
-    """``verify``, after proving that it accepts ``token`` and rejects a forged signature."""
-    verify(token)
-    try:
-        verify(tampered(token))
-    except Exception:
-        return verify
-    raise AssertionError(f"{name} accepted a forged signature")
-
-
 def measure(algorithm: str, rounds: int, seconds: float) -> list[Figure]:
     token = clerk_token(algorithm)
 
@@ -216,7 +148,7 @@ def measure(algorithm: str, rounds: int, seconds: float) -> list[Figure]:
                 f"{algorithm}: {name} / floor",
                 ratio.median,
                 "x",
-                TARGET if name == "ours" else REFERENCES.get(name),
+                TARGETS[algorithm] if name == "ours" else REFERENCES.get(name),
                 f"IQR {ratio.low:.2f}-{ratio.high:.2f}; {medians}",
                 {
                     "ratio": ratio.as_dict(),
@@ -232,7 +164,7 @@ def measure(algorithm: str, rounds: int, seconds: float) -> list[Figure]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--rounds", type=int, default=25)
+    parser.add_argument("--rounds", type=int, default=ROUNDS)
     parser.add_argument("--seconds", type=float, default=0.02, help="per batch")
     parser.add_argument("--algorithms", nargs="+", choices=ALGORITHMS, default=list(ALGORITHMS))
     parser.add_argument("--profile", choices=ALGORITHMS, help="cProfile ours for one algorithm")

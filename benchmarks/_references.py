@@ -1,0 +1,81 @@
+"""Hand-written middlewares bench_asgi.py compares ours with: the PyJWT peer, and the minimal
+correct cache hit (the reference of issue 13's cache-hit target)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+import jwt as pyjwt
+from _fixtures import ISSUER, NAMESPACE, signing_key
+
+
+class PyJWTMiddleware:
+    """The peer: Bearer token, ``jwt.decode``, Hasura claims, role; no cache, no Hasura rules."""
+
+    def __init__(self, app: Any, key: Any, algorithm: str) -> None:
+        self.app, self.key, self.algorithms = app, key, [algorithm]
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        headers = dict(scope["headers"])
+        scheme, _, token = headers.get(b"authorization", b"").decode("latin-1").partition(" ")
+        try:
+            claims = pyjwt.decode(token, self.key, algorithms=self.algorithms, issuer=ISSUER)
+            hasura = claims[NAMESPACE]
+            role = headers.get(b"x-hasura-role", b"").decode() or hasura["x-hasura-default-role"]
+            if scheme.lower() != "bearer" or role not in hasura["x-hasura-allowed-roles"]:
+                raise PermissionError(role)
+        except Exception:
+            body = b'{"errors":[{"message":"invalid token"}]}'
+            await send({"type": "http.response.start", "status": 400, "headers": []})
+            await send({"type": "http.response.body", "body": body})
+            return
+        scope["hasura_session"] = {**hasura, "x-hasura-role": role}
+        await self.app(scope, receive, send)
+
+
+def peer(algorithm: str) -> Callable[[Any], Any]:
+    key = signing_key(algorithm)
+    public = key.config["key"].encode() if algorithm == "HS256" else key.private.public_key()
+    return lambda app: PyJWTMiddleware(app, public, key.alg)
+
+
+class MinimalHit:
+    """The reference for the cache hit: the least a correct hit must do, written by hand.
+
+    One pass over the headers, one lookup keyed by the raw Authorization bytes, the validity
+    window and the role check against a precomputed entry, the scope store. No admin-secret,
+    case, duplicate or revocation rules: a floor, not a middleware.
+    """
+
+    def __init__(self, app: Any, credentials: list[tuple[bytes, bytes]]) -> None:
+        self.app = app
+        authorization = dict(credentials)[b"authorization"]
+        claims = pyjwt.decode(authorization[7:], options={"verify_signature": False})
+        hasura = claims[NAMESPACE]
+        roles = hasura["x-hasura-allowed-roles"]
+        sessions = {role: {**hasura, "x-hasura-role": role} for role in roles}
+        sessions[None] = sessions[hasura["x-hasura-default-role"]]
+        # (not before, expires at, sessions by requested role)
+        self.entries = {authorization: (float(claims["nbf"]), float(claims["exp"]), sessions)}
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        authorization = role = None
+        for name, value in scope["headers"]:
+            if name == b"authorization":
+                authorization = value
+            elif name == b"x-hasura-role":
+                role = value.decode()
+        entry = self.entries.get(authorization)  # type: ignore[arg-type]
+        session = None
+        if entry is not None and entry[0] <= time.time() < entry[1]:
+            session = entry[2].get(role)
+        if session is None:
+            raise AssertionError("the reference serves only its own cached token")
+        scope["hasura_session"] = session
+        await self.app(scope, receive, send)
+
+
+def minimal(credentials: list[tuple[bytes, bytes]]) -> Callable[[Any], Any]:
+    return lambda app: MinimalHit(app, credentials)
