@@ -26,8 +26,12 @@ def hasura_claims_of(document: dict[str, Any]) -> dict[str, Any]:
     """The ``x-hasura-*`` members (any case), names lower-cased; the rest dropped."""
     found: dict[str, Any] = {}
     for name, value in document.items():
-        # ASCII only: Unicode folding would turn U+212A (Kelvin) into "k" (spec 7.7).
-        lowered = name.lower() if name.isascii() else name.translate(_ASCII_LOWER)
+        # ASCII only: Unicode folding would turn U+212A (Kelvin) into "k" (spec 7.7). A name
+        # with no upper-case letter at all (the usual one) is already what either would give.
+        if name.islower():
+            lowered = name
+        else:
+            lowered = name.lower() if name.isascii() else name.translate(_ASCII_LOWER)
         if lowered.startswith(HASURA_PREFIX):
             if lowered in found:
                 raise InvalidClaims(f"x-hasura-* claims: {lowered} is given more than once")
@@ -47,19 +51,17 @@ class NamespaceClaims:
     def extract(self, payload: dict[str, Any]) -> HasuraClaims:
         if self.path is None:
             value = payload.get(self.namespace, NOT_FOUND)
-            where = f"claims_namespace {self.namespace}"
             if value is NOT_FOUND:
                 raise InvalidClaims(f"claims key: '{self.namespace}' not found")
         else:
             # Registered claims are outside the namespace path's document (spec 1.1).
             unregistered = {k: v for k, v in payload.items() if k not in REGISTERED_CLAIMS}
             value = lookup(unregistered, self.path)
-            where = f"claims_namespace_path {self.path_text}"
             if value is NOT_FOUND:
                 raise InvalidClaims(
                     f"claims not found at claims_namespace_path: '{self.path_text}'"
                 )
-        document = self._decode(value, where)
+        document = value if type(value) is dict and not self.stringified else self._decode(value)
         claims = hasura_claims_of(document)
         allowed = parse_allowed_roles(
             claims.get(ALLOWED_ROLES), missing=ALLOWED_ROLES not in claims
@@ -67,7 +69,7 @@ class NamespaceClaims:
         default = parse_default_role(claims.get(DEFAULT_ROLE), missing=DEFAULT_ROLE not in claims)
         return HasuraClaims(allowed, default, claims)
 
-    def _decode(self, value: Any, where: str) -> dict[str, Any]:
+    def _decode(self, value: Any) -> dict[str, Any]:
         if not self.stringified:
             if not isinstance(value, dict):
                 raise InvalidClaims("expecting a json object when claims_format is json")
@@ -79,6 +81,11 @@ class NamespaceClaims:
         except StrictDecodeError:
             document = None
         if not isinstance(document, dict):
+            where = (
+                f"claims_namespace {self.namespace}"
+                if self.path is None
+                else f"claims_namespace_path {self.path_text}"
+            )
             raise InvalidClaims(f"expecting stringified json at: '{where}', but found: {value}")
         return document
 

@@ -1,7 +1,9 @@
-"""The cache-hit fast path (`Authenticator.cached_session`) against `authenticate`, property-based.
+"""The fast paths against the slow ones they stand for, property-based.
 
-For generated header lists, clocks, skews, secrets and revocations over cached tokens, the fast
-path either defers (``None``) or gives exactly the session `authenticate` gives.
+The cache hit (`Authenticator.cached_session`) against `authenticate`: for generated header
+lists, clocks, skews, secrets and revocations over cached tokens, the fast path either defers
+(``None``) or gives exactly the session `authenticate` gives. The one-pass `parse_token`
+against `parse_carefully`: the same parsed token, or the same error.
 """
 
 from __future__ import annotations
@@ -13,14 +15,26 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from asgi_hasura_jwt._auth import Authenticator
+from asgi_hasura_jwt._claims import hasura_claims_of
 from asgi_hasura_jwt._config import JWTConfig, parse_configs
-from asgi_hasura_jwt._errors import AuthError
+from asgi_hasura_jwt._errors import AuthError, InvalidJWT
 from asgi_hasura_jwt._keys import KeySource, StaticKeys
+from asgi_hasura_jwt._names import ALLOWED_ROLES as ALLOWED
+from asgi_hasura_jwt._names import DEFAULT_ROLE as DEFAULT
+from asgi_hasura_jwt._options import DEFAULT_MAX_TOKEN_BYTES
+from asgi_hasura_jwt._roles import (
+    allowed_roles_problem,
+    parse_allowed_roles,
+    parse_default_role,
+    role_name_problem,
+)
+from asgi_hasura_jwt._token import parse_carefully, parse_token
 from asgi_hasura_jwt._verify import check_times, validity_window
 
 from .conftest import HMAC_SECRET, NAMESPACE, SigningKey, hasura_claims, mint
-from .test_fuzz import FUZZ
+from .test_fuzz import FUZZ, near_valid_tokens
 
+ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 NOW = 1_800_000_000.0
 ADMIN_ONLY = hasura_claims(roles=["admin"], default="admin")
 SECRET = "fast-path-admin-secret"
@@ -41,6 +55,7 @@ TOKENS: list[tuple[dict[str, Any], float]] = [
     ),
 ]
 SIGNED = [mint(SigningKey.hmac(HMAC_SECRET), claims).encode() for claims, _ in TOKENS]
+ALL_SIGNED = [token.decode() for token in SIGNED]
 
 AUTHORIZATION_NAMES = st.sampled_from([b"authorization", b"Authorization", b"AUTHORIZATION"])
 SPELLINGS = st.sampled_from([b"Bearer ", b"bearer ", b"Bearer  ", b"Bearer\t", b"Basic "])
@@ -70,8 +85,10 @@ secret = st.tuples(
 other = st.tuples(
     # Among them names of the length of the two the fast path reads, in either case.
     st.sampled_from(
-        [b"cookie", b"x-hasura-user-id", b"accept", b"123", b"X-Other"]
-        + [b"cache-control", b"Cache-Control", b"x-hasura-ROLE"]
+        [
+            *(b"cookie", b"x-hasura-user-id", b"accept", b"123", b"X-Other"),
+            *(b"cache-control", b"Cache-Control", b"x-hasura-ROLE"),
+        ]
     ),
     st.sampled_from([b"a=b", b"u9", b"*/*"]),
 )
@@ -195,3 +212,114 @@ def test_the_window_is_exact_for_ordinary_claims() -> None:
     start, until = validity_window(NOW + 60, NOW, NOW - 5, 5.0)
     assert (start, until) == (NOW - 5, NOW + 65)  # iat - skew is the later start
     assert validity_window(None, None, None, 0.0) == (float("-inf"), float("inf"))
+
+
+# --- the one-pass token parse against the careful, step-by-step one ---------------------------
+
+
+def parsed_or_reason(parse: Any, token: str, max_bytes: int) -> Any:
+    try:
+        return parse(token, max_bytes)
+    except InvalidJWT as error:
+        return ("error", error.status, error.to_json())
+
+
+@settings(FUZZ, max_examples=500)
+@given(
+    token=st.one_of(near_valid_tokens(), st.text(max_size=200), st.sampled_from(ALL_SIGNED)),
+    max_bytes=st.sampled_from([DEFAULT_MAX_TOKEN_BYTES, 64, 200]),
+)
+def test_parse_token_answers_as_parse_carefully(token: str, max_bytes: int) -> None:
+    assert parsed_or_reason(parse_token, token, max_bytes) == parsed_or_reason(
+        parse_carefully, token, max_bytes
+    )
+
+
+# --- the claims' fast checks against the rules they shortcut --------------------------------
+
+ROLE_TEXT = st.text(alphabet=st.sampled_from(["a", "B", "\n", "\r", "\x00", "é", "K", " "]))
+ROLE_VALUES = st.one_of(
+    ROLE_TEXT,
+    st.lists(st.one_of(ROLE_TEXT, st.none(), st.integers(), st.booleans()), max_size=4),
+    st.lists(ROLE_TEXT, max_size=4),
+    st.none(),
+    st.integers(),
+    st.dictionaries(st.text(max_size=3), st.text(max_size=3), max_size=2),
+)
+
+
+def outcome_of(call: Any, *args: Any, **kwargs: Any) -> Any:
+    try:
+        return call(*args, **kwargs)
+    except AuthError as error:
+        return ("error", error.code, error.status, error.message)
+
+
+def roles_by_rule(value: Any, missing: bool) -> Any:
+    # The rules as Hasura states them, one role at a time (spec 2.7).
+    if missing:
+        return ("error", "jwt-missing-role-claims", 400, f"JWT claim does not contain {ALLOWED}")
+    problem = allowed_roles_problem(value)
+    if problem:
+        message = f"invalid {ALLOWED}; should be a list of roles: {problem}"
+        return ("error", "jwt-invalid-claims", 400, message)
+    return frozenset(value)
+
+
+@FUZZ
+@given(value=ROLE_VALUES, missing=st.booleans())
+def test_allowed_roles_fast_check_answers_as_the_rule(value: Any, missing: bool) -> None:
+    value = None if missing else value
+    assert outcome_of(parse_allowed_roles, value, missing=missing) == roles_by_rule(value, missing)
+
+
+@FUZZ
+@given(value=ROLE_VALUES, missing=st.booleans())
+def test_default_role_fast_check_answers_as_the_rule(value: Any, missing: bool) -> None:
+    value = None if missing else value
+    problem = None if missing else role_name_problem(value)
+    if missing:
+        expected: Any = (
+            "error",
+            "jwt-missing-role-claims",
+            400,
+            f"JWT claim does not contain {DEFAULT}",
+        )
+    elif problem:
+        message = f"invalid {DEFAULT}; should be a single role name: {problem}"
+        expected = ("error", "jwt-invalid-claims", 400, message)
+    else:
+        expected = value
+    assert outcome_of(parse_default_role, value, missing=missing) == expected
+
+
+CLAIM_NAMES = st.builds(
+    str.__add__,
+    st.sampled_from(["x-hasura-", "X-Hasura-", "X-HASURA-", "x-ha\u212asura-", "", "sub"]),
+    st.text(alphabet=st.sampled_from("aUé\u212aK1-"), max_size=4),
+)
+
+
+@FUZZ
+@given(st.dictionaries(CLAIM_NAMES, st.just("v"), max_size=5))
+def test_claim_names_lower_case_as_ascii_folding(document: dict[str, str]) -> None:
+    # ASCII-only folding for every name (spec 7.7): the rule the islower() shortcut keeps.
+    folded: dict[str, str] = {}
+    duplicate = None
+    for name, value in document.items():
+        lowered = name.translate(ASCII_LOWER)
+        if lowered.startswith("x-hasura-"):
+            if lowered in folded:
+                duplicate = lowered
+                break
+            folded[lowered] = value
+    if duplicate is not None:
+        message = f"x-hasura-* claims: {duplicate} is given more than once"
+        assert outcome_of(hasura_claims_of, document) == (
+            "error",
+            "jwt-invalid-claims",
+            400,
+            message,
+        )
+    else:
+        assert hasura_claims_of(document) == folded
