@@ -147,9 +147,7 @@ class HTTPAuth:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """The full path, for a request `serve_cached` did not serve."""
         try:
-            session = await authenticate(
-                self.authenticator, scope["headers"], "http", self._events
-            )
+            session = await authenticate(self.authenticator, scope["headers"], "http", self._events)
         except AuthError as error:
             await respond(
                 error,

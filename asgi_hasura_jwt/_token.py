@@ -16,6 +16,9 @@ from ._strict import StrictDecodeError, b64url_decode, loads
 _TIME_CLAIMS = ("exp", "nbf", "iat")
 _STRING_CLAIMS = ("iss", "sub")
 _TIME_LIMIT = 2**63
+_NUMBER_TYPES = frozenset([int, float])
+_ONLY_STR = frozenset([str])
+_ABSENT = object()
 
 
 class ParsedToken(NamedTuple):
@@ -57,21 +60,24 @@ def _json_object(raw: bytes, name: str) -> dict[str, Any]:
 
 def _check_claim_types(claims: dict[str, Any]) -> None:
     for name in _TIME_CLAIMS:
-        if name in claims:
-            value = claims[name]
-            # type(), not isinstance(): bool is an int subclass and is not a NumericDate.
-            if type(value) not in (int, float) or not -_TIME_LIMIT < value < _TIME_LIMIT:
-                # NaN fails the range test; the strict parser never yields one anyway.
-                raise _claims_error(f"{name} must be a finite number below 2^63")
-    for name in _STRING_CLAIMS:
-        if name in claims and type(claims[name]) is not str:
-            raise _claims_error(f"{name} must be a string")
-    if "aud" in claims:
-        audience = claims["aud"]
-        if type(audience) is not str and not (
-            type(audience) is list and all(type(item) is str for item in audience)
+        value = claims.get(name, _ABSENT)
+        # type(), not isinstance(): bool is an int subclass and is not a NumericDate.
+        if value is not _ABSENT and (
+            type(value) not in _NUMBER_TYPES or not -_TIME_LIMIT < value < _TIME_LIMIT
         ):
-            raise _claims_error("aud must be a string or a list of strings")
+            # NaN fails the range test; the strict parser never yields one anyway.
+            raise _claims_error(f"{name} must be a finite number below 2^63")
+    for name in _STRING_CLAIMS:
+        value = claims.get(name, _ABSENT)
+        if value is not _ABSENT and type(value) is not str:
+            raise _claims_error(f"{name} must be a string")
+    audience = claims.get("aud", _ABSENT)
+    if (
+        audience is not _ABSENT
+        and type(audience) is not str
+        and not (type(audience) is list and _ONLY_STR.issuperset(map(type, audience)))
+    ):
+        raise _claims_error("aud must be a string or a list of strings")
 
 
 def parse_token(token: str, max_bytes: int = DEFAULT_MAX_TOKEN_BYTES) -> ParsedToken:

@@ -8,6 +8,7 @@ against `parse_carefully`: the same parsed token, or the same error.
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 import anyio
@@ -28,6 +29,7 @@ from asgi_hasura_jwt._roles import (
     parse_default_role,
     role_name_problem,
 )
+from asgi_hasura_jwt._strict import StrictDecodeError, _b64url_decode_carefully, b64url_decode
 from asgi_hasura_jwt._token import parse_carefully, parse_token
 from asgi_hasura_jwt._verify import check_times, validity_window
 
@@ -323,3 +325,31 @@ def test_claim_names_lower_case_as_ascii_folding(document: dict[str, str]) -> No
         )
     else:
         assert hasura_claims_of(document) == folded
+
+
+# --- base64url in one C pass against the careful decoder --------------------------------------
+
+B64_BYTES = st.sampled_from(list(b"AQgwBEzz09-_+/=.* \n\x00\xff"))
+B64_SEGMENTS = st.one_of(
+    st.binary(max_size=40).map(lambda raw: base64.urlsafe_b64encode(raw).rstrip(b"=")),
+    # Padded, or in the standard alphabet: the same bytes spelled as base64url must not be.
+    st.binary(max_size=40).map(base64.urlsafe_b64encode),
+    st.binary(max_size=40).map(base64.b64encode),
+    st.lists(B64_BYTES, max_size=12).map(bytes),
+    st.binary(max_size=16),
+)
+
+
+def decoded_or_reason(decode: Any, segment: bytes) -> Any:
+    try:
+        return decode(segment)
+    except StrictDecodeError as error:
+        return ("error", str(error))
+
+
+@settings(FUZZ, max_examples=500)
+@given(segment=B64_SEGMENTS)
+def test_b64url_decode_answers_as_the_careful_decoder(segment: bytes) -> None:
+    assert decoded_or_reason(b64url_decode, segment) == decoded_or_reason(
+        _b64url_decode_carefully, segment
+    )
