@@ -2,9 +2,9 @@
 
     .venv/bin/python benchmarks/run_all.py [--quick] [--only verify asgi ...]
 
-Runs, each in its own process: bench_verify.py, bench_asgi.py, bench_events.py,
-bench_revocation.py, bench_uvicorn.py, bench_webhook.py, and, when present, bench_jwks.py and
-bench_websocket.py.
+Runs, each in its own process: bench_verify.py, bench_algorithms.py, bench_asgi.py,
+bench_events.py, bench_revocation.py, bench_uvicorn.py, bench_webhook.py, and, when present,
+bench_jwks.py and bench_websocket.py.
 Each writes benchmarks/results/<name>.json; this script reads them back, prints the combined
 table and writes benchmarks/results/summary.json and benchmarks/results/summary.md (a Markdown
 section with the command that made it; a full run also writes it to docs/performance.md).
@@ -74,6 +74,7 @@ class Benchmark:
 
 BENCHMARKS = [
     Benchmark("verify", "bench_verify.py", ("--rounds", "5", "--seconds", "0.005")),
+    Benchmark("algorithms", "bench_algorithms.py", ("--rounds", "5", "--seconds", "0.005")),
     Benchmark("asgi", "bench_asgi.py", ("--rounds", "5", "--seconds", "0.005")),
     Benchmark("revocation", "bench_revocation.py", ("--rounds", "5", "--seconds", "0.005")),
     Benchmark("events", "bench_events.py", ("--rounds", "5", "--seconds", "0.005")),
