@@ -14,8 +14,8 @@ from typing import Any, Protocol
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.x509 import load_pem_x509_certificate
 from joserfc.jwk import ECKey, OctKey, OKPKey, RSAKey
-from joserfc.jws import JWSRegistry
 
+from ._algorithms import for_key
 from ._errors import ConfigError
 
 JoseKey = OctKey | RSAKey | ECKey | OKPKey
@@ -50,7 +50,7 @@ class VerificationKey:
 
     family: str  # "HMAC" | "RSA" | "EC" | "OKP"
     key: JoseKey
-    algorithms: Mapping[str, Any]  # algorithm name -> joserfc JWSAlgModel
+    algorithms: Mapping[str, Any]  # algorithm name -> joserfc JWSAlgModel (`_algorithms`)
     kid: str | None = None
 
     def __repr__(self) -> str:
@@ -58,10 +58,10 @@ class VerificationKey:
         return f"VerificationKey({self.family}, kid={self.kid!r}, algs={sorted(self.algorithms)})"
 
 
-def _algorithms(names: tuple[str, ...] | list[str]) -> dict[str, Any]:
-    # Read the class registry directly: JWSRegistry.get_alg warns on EdDSA (RFC 9864), and
-    # the pinning here replaces its "recommended" filter.
-    return {name: JWSRegistry.algorithms[name] for name in names}
+def _pinned(
+    family: str, key: JoseKey, algorithms: Sequence[str], kid: str | None
+) -> VerificationKey:
+    return VerificationKey(family, key, for_key(key, algorithms), kid)
 
 
 def _asymmetric(public_key: Any, kid: str | None = None) -> VerificationKey | str:
@@ -69,27 +69,22 @@ def _asymmetric(public_key: Any, kid: str | None = None) -> VerificationKey | st
     if isinstance(public_key, rsa.RSAPublicKey):
         if public_key.key_size < MIN_RSA_BITS:
             return f"RSA key size too small; should be atleast {MIN_RSA_BITS} bits"
-        return VerificationKey(
-            "RSA", RSAKey(public_key, public_key), _algorithms(RSA_ALGORITHMS), kid
-        )
+        return _pinned("RSA", RSAKey(public_key, public_key), RSA_ALGORITHMS, kid)
     if isinstance(public_key, ec.EllipticCurvePublicKey):
         curve = _CURVE_NAMES.get(public_key.curve.name)
         if curve is None:
             return f"unsupported curve {public_key.curve.name}"
-        return VerificationKey(
-            "EC", ECKey(public_key, public_key), _algorithms([EC_ALGORITHM_BY_CURVE[curve]]), kid
-        )
+        algorithms = (EC_ALGORITHM_BY_CURVE[curve],)
+        return _pinned("EC", ECKey(public_key, public_key), algorithms, kid)
     if isinstance(public_key, ed25519.Ed25519PublicKey):
-        return VerificationKey(
-            "OKP", OKPKey(public_key, public_key), _algorithms(OKP_ALGORITHMS), kid
-        )
+        return _pinned("OKP", OKPKey(public_key, public_key), OKP_ALGORITHMS, kid)
     return f"unsupported key type {type(public_key).__name__}"
 
 
 def hmac_key(secret: bytes, kid: str | None = None) -> VerificationKey:
     """An HMAC key allowed every HS algorithm its length is strong enough for (spec 7.1)."""
     names = [name for name, minimum in HMAC_MIN_BYTES.items() if len(secret) >= minimum]
-    return VerificationKey("HMAC", OctKey(secret, secret), _algorithms(names), kid)
+    return _pinned("HMAC", OctKey(secret, secret), names, kid)
 
 
 def _family_of_type(key_type: str) -> str:

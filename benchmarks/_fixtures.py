@@ -46,7 +46,8 @@ QUERY = b'{"query":"query { me { id name } }"}'
 
 @cache
 def signing_key(algorithm: str) -> SigningKey:
-    return SigningKey.generate(ALGORITHMS[algorithm], kid="ins_2bVx")
+    # Any other config type (HS512, ES384 ...) names its own key.
+    return SigningKey.generate(ALGORITHMS.get(algorithm, algorithm), kid="ins_2bVx")
 
 
 def clerk_token(algorithm: str, lifetime: float = LIFETIME) -> str:

@@ -2,9 +2,9 @@
 
     .venv/bin/python benchmarks/run_all.py [--quick] [--only verify asgi ...]
 
-Runs, each in its own process: bench_verify.py, bench_asgi.py, bench_events.py,
-bench_revocation.py, bench_uvicorn.py, bench_webhook.py, and, when present, bench_jwks.py and
-bench_websocket.py.
+Runs, each in its own process: bench_verify.py, bench_algorithms.py, bench_asgi.py,
+bench_events.py, bench_revocation.py, bench_uvicorn.py, bench_webhook.py, and, when present,
+bench_jwks.py and bench_websocket.py.
 Each writes benchmarks/results/<name>.json; this script reads them back, prints the combined
 table and writes benchmarks/results/summary.json and benchmarks/results/summary.md (a Markdown
 section with the command that made it; a full run also writes it to docs/performance.md).
@@ -74,6 +74,7 @@ class Benchmark:
 
 BENCHMARKS = [
     Benchmark("verify", "bench_verify.py", ("--rounds", "5", "--seconds", "0.005")),
+    Benchmark("algorithms", "bench_algorithms.py", ("--rounds", "5", "--seconds", "0.005")),
     Benchmark("asgi", "bench_asgi.py", ("--rounds", "5", "--seconds", "0.005")),
     Benchmark("revocation", "bench_revocation.py", ("--rounds", "5", "--seconds", "0.005")),
     Benchmark("events", "bench_events.py", ("--rounds", "5", "--seconds", "0.005")),
@@ -138,6 +139,17 @@ PERFORMANCE_HEADING = (
     " figure's interquartile range over the rounds; each benchmark's own options:"
     " `.venv/bin/python benchmarks/bench_NAME.py --help`.\n\n"
 )
+
+
+# Below this line docs/performance.md is written by hand (the analysis, the upstream proposal);
+# a full run replaces only what is above it.
+HAND_WRITTEN = "<!-- Written by hand from here on: make bench keeps it. -->\n"
+
+
+def kept_notes() -> str:
+    text = PERFORMANCE.read_text() if PERFORMANCE.exists() else ""
+    _, marker, notes = text.partition(HAND_WRITTEN)
+    return marker + notes if marker else ""
 
 
 def invocation() -> str:
@@ -217,7 +229,9 @@ def main() -> None:
     print(f"\nwrote {shown(RESULTS / stem)}.md and .json")
     if stem == "summary":
         # The full table's home; the README keeps a two-line summary pointing here.
-        PERFORMANCE.write_text(PERFORMANCE_HEADING + markdown(outcomes, env, load_before))
+        generated = PERFORMANCE_HEADING + markdown(outcomes, env, load_before)
+        notes = kept_notes()
+        PERFORMANCE.write_text(generated + ("\n" + notes if notes else ""))
         print(f"wrote {PERFORMANCE.relative_to(ROOT)}")
 
     failed = any(outcome.failed for outcome in outcomes)

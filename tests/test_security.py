@@ -389,12 +389,14 @@ async def test_a_raising_signature_check_is_a_mismatch(
     keys: dict[str, SigningKey], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # cryptography may raise (not return False) on malformed input; that is no match, never a 500.
-    from joserfc.jws import JWSRegistry
+    from asgi_hasura_jwt._keys import hmac_key
 
     def explode(*args: Any) -> bool:
         raise ValueError("malformed signature bytes")
 
-    monkeypatch.setattr(JWSRegistry.algorithms["HS256"], "verify", explode)
+    # The algorithm objects are shared by every key: patch the one HS256 keys verify with.
+    in_use = hmac_key(HMAC_SECRET.encode()).algorithms["HS256"]
+    monkeypatch.setattr(in_use, "verify", explode)
     result = await call(middleware(jwt_secret=HS), bearer(mint(keys["HS256"])))
     assert result.error() == INVALID_SIGNATURE
 

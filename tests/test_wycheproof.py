@@ -520,7 +520,7 @@ _HMAC_MIN_KEY = {"HS256": 32, "HS384": 48, "HS512": 64}
 _HMAC_TAG = {"HS256": 32, "HS384": 48, "HS512": 64}
 
 
-def _group_jwk(group: dict[str, Any]) -> dict[str, Any]:
+def group_jwk(group: dict[str, Any]) -> dict[str, Any]:
     for field in ("publicKeyJwk", "keyJwk"):
         if field in group:
             jwk: dict[str, Any] = group[field]
@@ -601,7 +601,7 @@ async def test_primitive_vectors(primitive: PrimitiveFile) -> None:
     for group in data["testGroups"]:
         group_key: VerificationKey | str | None = None
         if not primitive.alg.startswith("HS"):
-            group_key = key_from_jwk(_group_jwk(group))
+            group_key = key_from_jwk(group_jwk(group))
             assert isinstance(group_key, VerificationKey), group_key
             assert primitive.alg in group_key.algorithms
         for test in group["tests"]:
