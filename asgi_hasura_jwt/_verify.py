@@ -150,7 +150,9 @@ def validity_window(
         start = -math.inf if nbf is None else nbf - skew
         until = math.inf if exp is None else exp + skew
         if iat is not None:
-            start = max(start, _first_not_before(iat, skew))
+            # Without skew, `iat > now` fails from iat itself on (Python compares int and
+            # float exactly); with skew, rounding decides.
+            start = max(start, iat if skew == 0 else _first_not_before(iat, skew))
     except (OverflowError, ValueError):
         return _NO_WINDOW
     return start, until

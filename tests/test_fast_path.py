@@ -199,7 +199,7 @@ def test_fast_path_answers_as_authenticate(
     exp=st.one_of(st.none(), st.floats(allow_nan=True), st.integers(-(10**400), 10**400)),
     iat=st.one_of(st.none(), st.floats(allow_nan=True), st.integers(-(10**400), 10**400)),
     nbf=st.one_of(st.none(), st.floats(allow_nan=True), st.integers(-(10**400), 10**400)),
-    skew=st.floats(0, 1e6),
+    skew=st.one_of(st.just(0.0), st.just(0), st.floats(0, 1e6)),
     now=st.one_of(st.floats(allow_nan=False), st.sampled_from([NOW, NOW + 0.5])),
 )
 def test_the_validity_window_admits_only_what_check_times_passes(
@@ -214,6 +214,8 @@ def test_the_window_is_exact_for_ordinary_claims() -> None:
     start, until = validity_window(NOW + 60, NOW, NOW - 5, 5.0)
     assert (start, until) == (NOW - 5, NOW + 65)  # iat - skew is the later start
     assert validity_window(None, None, None, 0.0) == (float("-inf"), float("inf"))
+    # Without skew the window opens at iat itself, an int as the token gave it.
+    assert validity_window(NOW + 60, 1_800_000_000, None, 0.0) == (1_800_000_000, NOW + 60)
 
 
 # --- the one-pass token parse against the careful, step-by-step one ---------------------------
