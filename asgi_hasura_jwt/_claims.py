@@ -24,9 +24,6 @@ class HasuraClaims(NamedTuple):
 
 def hasura_claims_of(document: dict[str, Any]) -> dict[str, Any]:
     """The ``x-hasura-*`` members (any case), names lower-cased; the rest dropped."""
-    if all(map(str.islower, document)):
-        # The usual names, lower-case already (so no two fold together): one pass in C.
-        return {name: value for name, value in document.items() if name.startswith(HASURA_PREFIX)}
     found: dict[str, Any] = {}
     for name, value in document.items():
         # ASCII only: Unicode folding would turn U+212A (Kelvin) into "k" (spec 7.7). A name
