@@ -61,9 +61,11 @@ demo-check: $(STAMP)
 
 # Benchmarks (issue 6; not part of `make test`): ratios measured side by side, each figure next
 # to its target; writes benchmarks/results/summary.{json,md}. wrk is the HTTP load generator
-# (Debian's; installed here when possible, else a slower httpx client stands in).
+# (Debian's; installed here when possible, else a slower httpx client stands in); valgrind counts
+# the in-process figures' instructions (bench_instructions.py).
 bench: $(STAMP)
 	@command -v wrk >/dev/null 2>&1 || .ci/apt-install wrk
+	@command -v valgrind >/dev/null 2>&1 || .ci/apt-install valgrind
 	$(BIN)/python benchmarks/run_all.py
 
 clean:

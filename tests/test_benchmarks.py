@@ -75,3 +75,13 @@ def test_uvicorn_serves_every_candidate_with_its_target(tmp_path: Path) -> None:
     tiny = ("--epochs", "1", "--rounds", "1", "--duration", "1", "--connections", "2")
     measured = figures("bench_uvicorn.py", "uvicorn", tmp_path, *tiny)
     assert targets(measured, expected) == expected
+
+
+def test_every_instruction_count_candidate_runs() -> None:
+    # Counting needs valgrind (`make bench`); here each candidate is built and called (a request
+    # that is not answered 200 fails), as its counting child would, without valgrind.
+    code = (
+        "import sys; sys.path.insert(0, sys.argv[1]); import bench_instructions as b;"
+        " [b.child(name, 2) for name in b.CANDIDATES]"
+    )
+    subprocess.run([sys.executable, "-c", code, str(BENCHMARKS)], check=True, timeout=180)
