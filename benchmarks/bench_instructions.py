@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+import os
 import re
 import shutil
 import subprocess
@@ -90,7 +91,11 @@ def count(name: str, calls: int) -> float:
         "--calls",
         str(calls),
     ]
-    result = subprocess.run(command, capture_output=True, text=True, check=True, timeout=600)
+    # A fixed hash seed: set and dict layouts, and so their probing, are the same every run.
+    environment = {**os.environ, "PYTHONHASHSEED": "0"}
+    result = subprocess.run(
+        command, capture_output=True, text=True, check=True, timeout=600, env=environment
+    )
     collected = re.search(r"Collected\s*:\s*([\d,]+)", result.stderr)
     if collected is None:
         raise RuntimeError(f"{name}: no instruction count in valgrind's output")

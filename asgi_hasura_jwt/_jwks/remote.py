@@ -88,16 +88,12 @@ class RemoteKeySet:
         """Incremented whenever the usable keys change (caches of verified tokens clear on it)."""
         return self._state.version
 
-    # --- request path -------------------------------------------------------------------
-
     def keys_now(self, kid: str | None) -> Sequence[VerificationKey] | None:
-        """What `keys_for` gives without waiting: ``None`` when it might fetch first (no keys
-        yet, keys due without a refresher, an unknown ``kid``), so the caller awaits it."""
+        """`keys_for`'s answer when it need not wait; ``None`` when it might fetch first."""
         state = self._state
-        keys = state.keys
-        if not keys.keys or (not self._background and is_due(state.due, self._clock())):
-            return None
-        return keys.keys if kid is None else keys.by_kid.get(kid)
+        if not state.keys.keys or (not self._background and is_due(state.due, self._clock())):
+            return None  # no keys yet, or keys due without a refresher to renew them
+        return state.keys.keys if kid is None else state.keys.by_kid.get(kid)  # None: unknown
 
     async def keys_for(self, kid: str | None) -> Sequence[VerificationKey]:
         """Keys to try for a token with this ``kid`` (spec 4.3 key choice, 4.4).
