@@ -6,12 +6,10 @@ from typing import Any
 
 from ._errors import AccessDenied, InvalidClaims, MissingRoleClaims
 from ._names import ALLOWED_ROLES, DEFAULT_ROLE, ROLE, SECRET_HEADERS
+from ._strict import ONLY_STR
 
 # Claims that are not session variables: the role claims and the secrets (spec 2.8).
 _NOT_VARIABLES = frozenset((ALLOWED_ROLES, DEFAULT_ROLE, *SECRET_HEADERS))
-
-
-_ONLY_STR = frozenset([str])
 
 
 def _has_line_break_or_nul(value: str) -> bool:
@@ -59,7 +57,7 @@ def parse_allowed_roles(value: Any, *, missing: bool) -> frozenset[str]:
     # The usual list, checked in C: strings only, none empty, no CR, LF or NUL in any.
     if (
         type(value) is list
-        and _ONLY_STR.issuperset(map(type, value))
+        and ONLY_STR.issuperset(map(type, value))
         and all(value)
         and not _has_line_break_or_nul("".join(value))
     ):

@@ -28,6 +28,11 @@ _GUARDED = bytes.maketrans(b"-_+/=", b"+/***")
 _STRICT_A2B = sys.version_info >= (3, 11)
 
 
+# `ONLY_STR.issuperset(map(type, items))`: every item a str, tested in C (the parser yields exact
+# str, never a subclass).
+ONLY_STR = frozenset([str])
+
+
 class StrictDecodeError(ValueError):
     """Input that a strict decoder refuses; the message names the rule, never the input."""
 

@@ -11,13 +11,12 @@ from typing import Any, NamedTuple
 
 from ._errors import InvalidJWT
 from ._options import DEFAULT_MAX_TOKEN_BYTES
-from ._strict import StrictDecodeError, b64url_decode, loads
+from ._strict import ONLY_STR, StrictDecodeError, b64url_decode, loads
 
 _TIME_CLAIMS = ("exp", "nbf", "iat")
 _STRING_CLAIMS = ("iss", "sub")
 _TIME_LIMIT = 2**63
 _NUMBER_TYPES = frozenset([int, float])
-_ONLY_STR = frozenset([str])
 _ABSENT = object()
 
 
@@ -75,7 +74,7 @@ def _check_claim_types(claims: dict[str, Any]) -> None:
     if (
         audience is not _ABSENT
         and type(audience) is not str
-        and not (type(audience) is list and _ONLY_STR.issuperset(map(type, audience)))
+        and not (type(audience) is list and ONLY_STR.issuperset(map(type, audience)))
     ):
         raise _claims_error("aud must be a string or a list of strings")
 
