@@ -263,6 +263,9 @@ class Authenticator:
         hasura = configured.config.claims.extract(claims)
         role = select_role(hasura.allowed_roles, hasura.default_role, request.role)
         variables = session_variables(hasura.claims, role)
+        # What every role's session shares; `_cached_session` adds the role.
+        shared = dict(variables)
+        del shared[ROLE]
         entry = VerifiedToken(
             configured.index,
             verifier.keys,
@@ -272,7 +275,7 @@ class Authenticator:
             claims.get("nbf"),
             claims.get("iat"),
             hasura,
-            {name: value for name, value in variables.items() if name != ROLE},
+            shared,
             MappingProxyType(claims),
             claims_cost(parsed.signing_input),
             {},

@@ -22,7 +22,7 @@ from ._names import (
 )
 from ._session import Session, SessionSource
 
-_SPACE_OR_TAB = " \t"
+_PREFIX_LENGTH = len(HASURA_PREFIX_HEADER)
 # Read-only by convention: never appended to (see RequestHeaders.__init__).
 _NO_VALUES: list[str] = []
 _NO_RAW_VALUES: list[bytes] = []
@@ -80,7 +80,8 @@ class RequestHeaders:
                 if self.cookies is _NO_VALUES:
                     self.cookies = []
                 self.cookies.append(header_text(value))
-            elif name.startswith(HASURA_PREFIX_HEADER):
+            # A slice compares in fewer steps than startswith() parses its arguments.
+            elif name[:_PREFIX_LENGTH] == HASURA_PREFIX_HEADER:
                 # The secret headers: the last one counts; they never enter a session.
                 if name == ADMIN_SECRET_HEADER:
                     self.admin_secret = value
@@ -151,7 +152,7 @@ def plain_bearer(value: bytes) -> str | None:
     """The token of the common spelling, ``Bearer <token>`` with one space and an ASCII token,
     found without splitting; ``None`` for anything else (`_bearer_token` then reads it whole).
     """
-    if not value.startswith(b"Bearer "):
+    if value[:7] != b"Bearer ":
         return None
     token = value[7:]
     if not token or b" " in token or b"\t" in token or not token.isascii():

@@ -6,6 +6,7 @@ from typing import Any
 
 from ._errors import AccessDenied, InvalidClaims, MissingRoleClaims
 from ._names import ALLOWED_ROLES, DEFAULT_ROLE, ROLE, SECRET_HEADERS
+from ._paths import NOT_FOUND
 from ._strict import ONLY_STR
 
 # Claims that are not session variables: the role claims and the secrets (spec 2.8).
@@ -53,7 +54,8 @@ def allowed_roles_problem(value: Any) -> str | None:
     return None
 
 
-def parse_allowed_roles(value: Any, *, missing: bool) -> frozenset[str]:
+def parse_allowed_roles(value: Any) -> frozenset[str]:
+    """The allowed roles of a claim's ``value`` (`NOT_FOUND`: the claim is missing)."""
     # The usual list, checked in C: strings only, none empty, no CR, LF or NUL in any.
     if (
         type(value) is list
@@ -62,17 +64,18 @@ def parse_allowed_roles(value: Any, *, missing: bool) -> frozenset[str]:
         and not _has_line_break_or_nul("".join(value))
     ):
         return frozenset(value)
-    if missing:
+    if value is NOT_FOUND:
         raise MissingRoleClaims(f"JWT claim does not contain {ALLOWED_ROLES}")
     if problem := allowed_roles_problem(value):
         raise InvalidClaims(f"invalid {ALLOWED_ROLES}; should be a list of roles: {problem}")
     return frozenset(value)
 
 
-def parse_default_role(value: Any, *, missing: bool, wording: str = "a single role name") -> str:
+def parse_default_role(value: Any, wording: str = "a single role name") -> str:
+    """The default role of a claim's ``value`` (`NOT_FOUND`: the claim is missing)."""
     if type(value) is str and value and not _has_line_break_or_nul(value):
         return value  # the usual role name: `role_name_problem` would find nothing
-    if missing:
+    if value is NOT_FOUND:
         raise MissingRoleClaims(f"JWT claim does not contain {DEFAULT_ROLE}")
     if problem := role_name_problem(value):
         raise InvalidClaims(f"invalid {DEFAULT_ROLE}; should be {wording}: {problem}")
