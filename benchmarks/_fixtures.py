@@ -50,6 +50,12 @@ def signing_key(algorithm: str) -> SigningKey:
     return SigningKey.generate(ALGORITHMS.get(algorithm, algorithm), kid="ins_2bVx")
 
 
+def verifying_key(algorithm: str) -> Any:
+    """What verifies ``algorithm``'s tokens: the public key, or HS256's secret as bytes."""
+    key = signing_key(algorithm)
+    return key.config["key"].encode() if algorithm == "HS256" else key.private.public_key()
+
+
 def clerk_token(algorithm: str, lifetime: float = LIFETIME) -> str:
     claims = clerk_claims(
         user_id="user_2bVxQ9dTr4mYb1ZqkJH7f3EoW6s",

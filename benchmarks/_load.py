@@ -35,6 +35,8 @@ class Spec:
     body: bytes | None = QUERY
     # Kinds whose server CPU time per request (µs) is a figure too, with its target.
     cpu_targets: dict[str, Target] = field(default_factory=dict)
+    # Kind -> the reference kind whose added server CPU per request it is compared with.
+    references: dict[str, str] = field(default_factory=dict)
 
 
 HEADERS = [
@@ -47,6 +49,7 @@ LOAD_CPUS = set(range(CPUS - 1)) if CPUS > 1 else None
 
 class Load(Protocol):
     name: str
+    authorization: str  # the Authorization header it sends
 
     def run(self, url: str, seconds: int) -> tuple[float, int]:
         """Requests per second and requests completed; raises on any failed request."""
@@ -64,8 +67,9 @@ class Wrk:
     name = "wrk"
 
     def __init__(self, token: str, connections: int, directory: Path, spec: Spec) -> None:
+        self.authorization = f"Bearer {token}"
         lines = [f"wrk.headers[{json.dumps(k)}] = {json.dumps(v)}" for k, v in HEADERS]
-        lines.append(f'wrk.headers["Authorization"] = "Bearer {token}"')
+        lines.append(f'wrk.headers["Authorization"] = "{self.authorization}"')
         body = "" if spec.body is None else f"wrk.body = {json.dumps(spec.body.decode())}"
         self.script = directory / "request.lua"
         self.script.write_text(
@@ -98,7 +102,8 @@ class HttpxLoad:
     name = "httpx (client-bound: ratios understate the difference)"
 
     def __init__(self, token: str, connections: int, spec: Spec) -> None:
-        self.headers = {**dict(HEADERS), "Authorization": f"Bearer {token}"}
+        self.authorization = f"Bearer {token}"
+        self.headers = {**dict(HEADERS), "Authorization": self.authorization}
         self.connections = connections
         self.method, self.body = spec.method, spec.body
         if LOAD_CPUS:  # the client is this process; the servers are moved off these CPUs

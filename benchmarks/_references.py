@@ -1,5 +1,6 @@
-"""Hand-written middlewares bench_asgi.py compares ours with: the PyJWT peer, and the minimal
-correct cache hit (the reference of issue 13's cache-hit target)."""
+"""Hand-written middlewares the benchmarks compare ours with: the PyJWT peer, the minimal
+correct cache hit (the reference of issue 13's cache-hit targets), and the verification floor
+alone on every request (what an uncached request cannot avoid, under uvicorn)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ from collections.abc import Callable
 from typing import Any
 
 import jwt as pyjwt
-from _fixtures import ISSUER, NAMESPACE, signing_key
+from _fixtures import ISSUER, NAMESPACE, signing_key, verifying_key
+from _floor import Verify
 
 
 class PyJWTMiddleware:
@@ -36,9 +38,8 @@ class PyJWTMiddleware:
 
 
 def peer(algorithm: str) -> Callable[[Any], Any]:
-    key = signing_key(algorithm)
-    public = key.config["key"].encode() if algorithm == "HS256" else key.private.public_key()
-    return lambda app: PyJWTMiddleware(app, public, key.alg)
+    public = verifying_key(algorithm)
+    return lambda app: PyJWTMiddleware(app, public, signing_key(algorithm).alg)
 
 
 class MinimalHit:
@@ -79,3 +80,17 @@ class MinimalHit:
 
 def minimal(credentials: list[tuple[bytes, bytes]]) -> Callable[[Any], Any]:
     return lambda app: MinimalHit(app, credentials)
+
+
+class FloorOnly:
+    """The reference for an uncached request: the verification floor (`_floor.floor`) on the
+    Authorization header's token, nothing else: no claims, no session, no error handling."""
+
+    def __init__(self, app: Any, verify: Verify) -> None:
+        self.app, self.verify = app, verify
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        for name, value in scope["headers"]:
+            if name == b"authorization":
+                self.verify(value[7:].decode())
+        await self.app(scope, receive, send)

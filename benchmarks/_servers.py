@@ -33,9 +33,12 @@ from typing import Any
 from _fixtures import clerk_token, hasura_config
 from _load import SERVER_CPUS, HttpxLoad, Load, Spec, Wrk
 from _report import Figure, write_result
-from _timing import paired_ratios
+from _timing import paired_differences, paired_ratios
 
 # --- server (a child process per candidate) -------------------------------------------------
+
+# The load's whole Authorization header, for candidates that must know the token beforehand.
+AUTHORIZATION_VARIABLE = "BENCHMARK_AUTHORIZATION"
 
 
 def serve_app(app: Any) -> None:
@@ -56,10 +59,14 @@ def serve_app(app: Any) -> None:
 class Server:
     """One candidate's server process."""
 
-    def __init__(self, kind: str, secret: dict[str, Any], spec: Spec) -> None:
+    def __init__(self, kind: str, secret: dict[str, Any], authorization: str, spec: Spec) -> None:
         self.kind = kind
         self.path = spec.path
-        env = {**os.environ, "HASURA_GRAPHQL_JWT_SECRET": json.dumps(secret)}
+        env = {
+            **os.environ,
+            "HASURA_GRAPHQL_JWT_SECRET": json.dumps(secret),
+            AUTHORIZATION_VARIABLE: authorization,
+        }
         self.process = subprocess.Popen(
             [sys.executable, spec.script, "--serve", kind],
             stdout=subprocess.PIPE,
@@ -140,7 +147,10 @@ def epoch(
     round to round and reverses every other round, as `_timing.bracketed`'s); each wrapped run
     is compared with the mean of the bare runs around it.
     """
-    bare, *wrapped = servers = [Server(kind, hasura_config("RS256"), spec) for kind in spec.kinds]
+    secret = hasura_config("RS256")
+    bare, *wrapped = servers = [
+        Server(kind, secret, load.authorization, spec) for kind in spec.kinds
+    ]
     try:
         for server in servers:
             server.wait_ready()
@@ -200,7 +210,38 @@ def figures_from(runs: dict[str, Runs], setup: str, spec: Spec) -> list[Figure]:
                     f"{spec.kinds[0]} beside it: {bare:.0f} µs; {setup}",
                 )
             )
+    figures.extend(
+        over_reference(runs, kind, reference, setup, spec)
+        for kind, reference in spec.references.items()
+    )
     return figures
+
+
+def over_reference(
+    runs: dict[str, Runs], kind: str, reference: str, setup: str, spec: Spec
+) -> Figure:
+    """The server CPU ``kind`` adds to a request over the baseline, as a multiple of what
+    ``reference`` adds: medians of the per-round differences, then their ratio."""
+    added = {
+        name: paired_differences(
+            [s.cpu_per_request for s in runs[name].wrapped],
+            [s.cpu_per_request for s in runs[name].bare],
+        ).scaled(1e6)
+        for name in (kind, reference)
+    }
+    ours, least = added[kind], added[reference]
+    return Figure(
+        spec.name,
+        f"{kind}: added server CPU / {reference}'s",
+        ours.median / least.median,
+        "x",
+        detail=(
+            f"ratio of medians: +{ours.median:.1f} µs (IQR {ours.low:.1f}-{ours.high:.1f})"
+            f" vs +{least.median:.1f} µs (IQR {least.low:.1f}-{least.high:.1f}) per request;"
+            f" {setup}"
+        ),
+        extra={"added_us": ours.as_dict(1), "reference_added_us": least.as_dict(1)},
+    )
 
 
 def main(spec: Spec, serve_kind: Callable[[str], None], doc: str) -> None:

@@ -2,12 +2,15 @@
 
     .venv/bin/python benchmarks/bench_uvicorn.py [--epochs 5] [--rounds 5] [--duration 1]
 
-Four candidates, each uvicorn with one worker in its own process on 127.0.0.1: the bare app,
+Six candidates, each uvicorn with one worker in its own process on 127.0.0.1: the bare app,
 the app behind the middleware (verified-token cache on, so every request after the first is a
 cache hit), the same with the Prometheus sink of the observability issue on
-(``on_event=PrometheusMetrics(registry=CollectorRegistry())``), and the app behind the
-middleware with the cache off (every request verifies RS256). Every request is ``POST
-/graphql`` with a browser's headers and a Clerk RS256 token; any non-200 answer fails the run.
+(``on_event=PrometheusMetrics(registry=CollectorRegistry())``), the app behind the
+middleware with the cache off (every request verifies RS256), and two references
+(``_references.py``): the minimal correct cache hit, and the RS256 verification floor alone
+on every request: what a reference measures bounds what any correct middleware can reach.
+Every request is ``POST /graphql`` with a browser's headers and a Clerk RS256 token; any
+non-200 answer fails the run.
 The load generator is Debian's ``wrk`` when installed, else a bounded async httpx client (a
 Python client is slower than the server it loads, so its ratios understate the difference; the
 output says which was used).
@@ -26,21 +29,30 @@ Writes benchmarks/results/uvicorn.json.
 
 from __future__ import annotations
 
+import json
+import os
 from typing import Any
 
 from _fixtures import inner_app
+from _floor import floor
+from _references import FloorOnly, MinimalHit
 from _report import Target
-from _servers import Spec, main, serve_app
+from _servers import AUTHORIZATION_VARIABLE, Spec, main, serve_app
+from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
 PROMETHEUS = "cached RS256, Prometheus sink"
-SERVERS = ("bare", "cached RS256", PROMETHEUS, "uncached RS256")
+MINIMAL_HIT = "reference: minimal correct hit"
+FLOOR_ONLY = "reference: RS256 verification floor only"
+SERVERS = ("bare", "cached RS256", PROMETHEUS, "uncached RS256", MINIMAL_HIT, FLOOR_ONLY)
 # Issue 13's targets.
 TARGETS = {
     "cached RS256": Target(">=", 0.98),
     PROMETHEUS: Target(">=", 0.97),
     "uncached RS256": Target(">=", 0.70),
 }
-UVICORN = Spec("uvicorn", __file__, SERVERS, TARGETS)
+# What bounds each from below: the least a correct hit does, and the least a verification does.
+REFERENCES = {"cached RS256": MINIMAL_HIT, "uncached RS256": FLOOR_ONLY}
+UVICORN = Spec("uvicorn", __file__, SERVERS, TARGETS, references=REFERENCES)
 
 
 def serve(kind: str) -> None:
@@ -48,7 +60,13 @@ def serve(kind: str) -> None:
     from asgi_hasura_jwt import HasuraJWTMiddleware
 
     app: Any = inner_app()
-    if kind != "bare":
+    authorization = os.environ[AUTHORIZATION_VARIABLE].encode()
+    if kind == MINIMAL_HIT:
+        app = MinimalHit(app, [(b"authorization", authorization)])
+    elif kind == FLOOR_ONLY:
+        secret = json.loads(os.environ["HASURA_GRAPHQL_JWT_SECRET"])
+        app = FloorOnly(app, floor("RS256", load_pem_public_key(secret["key"].encode())))
+    elif kind != "bare":
         # The config comes from HASURA_GRAPHQL_JWT_SECRET, as in a deployment.
         options: dict[str, Any] = {"token_cache_size": 0} if kind.startswith("uncached") else {}
         if kind == PROMETHEUS:

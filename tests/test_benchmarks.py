@@ -71,10 +71,48 @@ def test_uvicorn_serves_every_candidate_with_its_target(tmp_path: Path) -> None:
         "cached RS256: throughput / bare": "≥ 0.98x",
         "cached RS256, Prometheus sink: throughput / bare": "≥ 0.97x",
         "uncached RS256: throughput / bare": "≥ 0.7x",
+        # The references, which bound what any correct middleware reaches, and ours over them.
+        "reference: minimal correct hit: throughput / bare": "",
+        "reference: RS256 verification floor only: throughput / bare": "",
+        "cached RS256: added server CPU / reference: minimal correct hit's": "",
+        "uncached RS256: added server CPU / reference: RS256 verification floor only's": "",
     }
     tiny = ("--epochs", "1", "--rounds", "1", "--duration", "1", "--connections", "2")
     measured = figures("bench_uvicorn.py", "uvicorn", tmp_path, *tiny)
     assert targets(measured, expected) == expected
+
+
+def test_the_floor_reference_serves_its_token_and_fails_a_forged_one() -> None:
+    # A reference that verified nothing would make every middleware look slow beside it.
+    code = """if True:
+        import asyncio, sys
+        sys.path.insert(0, sys.argv[1])
+        from _fixtures import clerk_token, http_scope
+        from _floor import floor, tampered
+        from _references import FloorOnly
+
+        served = []
+        async def app(scope, receive, send):
+            served.append(scope)
+
+        middleware = FloorOnly(app, floor("RS256"))
+        token = clerk_token("RS256")
+        for presented in (token, tampered(token)):
+            header = [(b"authorization", b"Bearer " + presented.encode())]
+            try:
+                asyncio.run(middleware(http_scope(header), None, None))
+            except Exception as error:
+                print(type(error).__name__)
+        print(len(served))
+    """
+    result = subprocess.run(
+        [sys.executable, "-c", code, str(BENCHMARKS)],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.stdout.split() == ["InvalidSignature", "1"]
 
 
 def test_every_instruction_count_candidate_runs() -> None:
