@@ -79,7 +79,8 @@ BENCHMARKS = [
     Benchmark("instructions", "bench_instructions.py", ("--calls", "20"), timeout=900.0),
     Benchmark("revocation", "bench_revocation.py", ("--rounds", "5", "--seconds", "0.005")),
     Benchmark("events", "bench_events.py", ("--rounds", "5", "--seconds", "0.005")),
-    Benchmark("uvicorn", "bench_uvicorn.py", ("--epochs", "1", "--rounds", "3")),
+    # Six servers side by side: 25 rounds of eleven 1 s runs each.
+    Benchmark("uvicorn", "bench_uvicorn.py", ("--epochs", "1", "--rounds", "3"), timeout=600.0),
     Benchmark("webhook", "bench_webhook.py", ("--epochs", "1", "--rounds", "3")),
     Benchmark("jwks", "bench_jwks.py", figures=jwks_figures),
     Benchmark("websocket", "bench_websocket.py", figures=websocket_figures),
