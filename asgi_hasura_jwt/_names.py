@@ -22,6 +22,8 @@ SECRET_HEADERS = (ADMIN_SECRET, ACCESS_KEY)
 DEFAULT_NAMESPACE = "https://hasura.io/jwt/claims"
 
 HASURA_PREFIX_HEADER = HASURA_PREFIX.encode()
+# Hot paths test the prefix by slice: fewer steps than startswith() takes to parse its arguments.
+HASURA_PREFIX_LENGTH = len(HASURA_PREFIX)
 ROLE_HEADER = ROLE.encode()
 ADMIN_SECRET_HEADER = ADMIN_SECRET.encode()
 ACCESS_KEY_HEADER = ACCESS_KEY.encode()

@@ -17,12 +17,12 @@ from ._names import (
     AUTHORIZATION_HEADER,
     COOKIE_HEADER,
     HASURA_PREFIX_HEADER,
+    HASURA_PREFIX_LENGTH,
     ROLE,
     ROLE_HEADER,
 )
 from ._session import Session, SessionSource
 
-_PREFIX_LENGTH = len(HASURA_PREFIX_HEADER)
 # Read-only by convention: never appended to (see RequestHeaders.__init__).
 _NO_VALUES: list[str] = []
 _NO_RAW_VALUES: list[bytes] = []
@@ -80,8 +80,7 @@ class RequestHeaders:
                 if self.cookies is _NO_VALUES:
                     self.cookies = []
                 self.cookies.append(header_text(value))
-            # A slice compares in fewer steps than startswith() parses its arguments.
-            elif name[:_PREFIX_LENGTH] == HASURA_PREFIX_HEADER:
+            elif name[:HASURA_PREFIX_LENGTH] == HASURA_PREFIX_HEADER:
                 # The secret headers: the last one counts; they never enter a session.
                 if name == ADMIN_SECRET_HEADER:
                     self.admin_secret = value

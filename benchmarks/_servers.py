@@ -236,8 +236,8 @@ def over_reference(
         ours.median / least.median,
         "x",
         detail=(
-            f"ratio of medians: +{ours.median:.1f} µs (IQR {ours.low:.1f}-{ours.high:.1f})"
-            f" vs +{least.median:.1f} µs (IQR {least.low:.1f}-{least.high:.1f}) per request;"
+            f"ratio of medians: {ours.median:+.1f} µs (IQR {ours.low:.1f} to {ours.high:.1f})"
+            f" vs {least.median:+.1f} µs (IQR {least.low:.1f} to {least.high:.1f}) per request;"
             f" {setup}"
         ),
         extra={"added_us": ours.as_dict(1), "reference_added_us": least.as_dict(1)},
